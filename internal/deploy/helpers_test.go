@@ -1,0 +1,142 @@
+package deploy
+
+import (
+	"archive/zip"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/challengectl/challengectl/internal/awsconfig"
+	"github.com/challengectl/challengectl/internal/testtools"
+)
+
+// backendEnv is one kumo with a versioned state bucket and a lock table,
+// as challengectl bootstrap would leave them.
+type backendEnv struct {
+	url    string
+	cfg    aws.Config
+	bucket string
+	table  string
+	tofu   string
+}
+
+func newBackend(t *testing.T) *backendEnv {
+	t.Helper()
+	tofu := testtools.Path(t, "tofu")
+	url := testtools.Kumo(t)
+	ctx := context.Background()
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &backendEnv{url: url, cfg: cfg, bucket: "tfstate-test", table: "tflock-test", tofu: tofu}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(e.bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(e.bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(e.table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// options returns deploy options for a copy of the fixture, with extra
+// files (name → content) added to it.
+func (e *backendEnv) options(t *testing.T, extra map[string]string) Options {
+	t.Helper()
+	dir := copyFixture(t, filepath.Join("testdata", "stack"))
+	for name, content := range extra {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Options{
+		TerraformDir:      dir,
+		TerraformBin:      e.tofu,
+		Region:            "us-east-1",
+		EndpointURL:       e.url,
+		App:               "challenge-api",
+		Stage:             "test",
+		Bucket:            e.bucket,
+		Table:             e.table,
+		PackagePath:       writeZip(t, "v1"),
+		AutoApprove:       true,
+		GuardedAddresses:  []string{"terraform_data.function", "terraform_data.api"},
+		FunctionAddress:   "terraform_data.function",
+		PermissionAddress: "terraform_data.permission",
+		AWSConfig:         &e.cfg,
+		Getenv:            func(string) string { return "" },
+		Logger:            testLogger(t),
+	}
+}
+
+func copyFixture(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// writeZip writes a small zip whose content (and so hash) depends on body.
+func writeZip(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "package.zip")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Store, Modified: time.Unix(0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

@@ -1,0 +1,191 @@
+package tfdriver
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// DefaultGuarded are the resources a routine deploy must never create or
+// replace once the stage exists: the Lambda function and the REST API.
+var DefaultGuarded = []string{
+	"module.lambda_func.aws_lambda_function.this",
+	"module.apigw_rest.aws_api_gateway_rest_api.this",
+}
+
+// PlanSummary counts a plan's changes the way Terraform's own summary does:
+// a replacement is one add and one destroy.
+type PlanSummary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+}
+
+// NoChanges reports an empty plan.
+func (s PlanSummary) NoChanges() bool { return s.Add == 0 && s.Change == 0 && s.Destroy == 0 }
+
+// ResourceChange is one planned change, in challengectl's words.
+type ResourceChange struct {
+	Address string `json:"address"`
+	Action  string `json:"action"` // create, update, delete, replace
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Plan is a saved plan read back with `show -json`.
+type Plan struct {
+	File       string
+	HasChanges bool
+	Summary    PlanSummary
+	Changes    []ResourceChange
+	// InState lists the managed resource addresses the prior state holds.
+	InState []string
+	Raw     *tfjson.Plan
+}
+
+func newPlan(raw *tfjson.Plan, file string) *Plan {
+	p := &Plan{File: file, Raw: raw}
+	if raw == nil {
+		return p
+	}
+	for _, rc := range raw.ResourceChanges {
+		if rc.Change == nil || rc.Mode == tfjson.DataResourceMode {
+			continue
+		}
+		a := rc.Change.Actions
+		var action string
+		switch {
+		case a.Replace():
+			action = "replace"
+			p.Summary.Add++
+			p.Summary.Destroy++
+		case a.Create():
+			action = "create"
+			p.Summary.Add++
+		case a.Update():
+			action = "update"
+			p.Summary.Change++
+		case a.Delete():
+			action = "delete"
+			p.Summary.Destroy++
+		default:
+			continue
+		}
+		p.Changes = append(p.Changes, ResourceChange{Address: rc.Address, Action: action, Reason: replaceReason(rc)})
+	}
+	if raw.PriorState != nil && raw.PriorState.Values != nil {
+		collect(raw.PriorState.Values.RootModule, &p.InState)
+	}
+	sort.Strings(p.InState)
+	return p
+}
+
+func collect(m *tfjson.StateModule, into *[]string) {
+	if m == nil {
+		return
+	}
+	for _, r := range m.Resources {
+		if r.Mode == tfjson.ManagedResourceMode {
+			*into = append(*into, r.Address)
+		}
+	}
+	for _, c := range m.ChildModules {
+		collect(c, into)
+	}
+}
+
+func replaceReason(rc *tfjson.ResourceChange) string {
+	if !rc.Change.Actions.Replace() {
+		return ""
+	}
+	var paths []string
+	for _, p := range rc.Change.ReplacePaths {
+		if steps, ok := p.([]any); ok {
+			var parts []string
+			for _, s := range steps {
+				if str, ok := s.(string); ok {
+					parts = append(parts, str)
+				}
+			}
+			if len(parts) > 0 {
+				paths = append(paths, strings.Join(parts, "."))
+			}
+		}
+	}
+	if len(paths) > 0 {
+		return "forced by a change to " + strings.Join(paths, ", ")
+	}
+	if rc.ActionReason != "" {
+		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(string(rc.ActionReason), "replace_"), "_", " "))
+	}
+	return ""
+}
+
+// Operations is the number of apply_complete events the apply will emit:
+// a replacement is two operations (destroy and create).
+func (p *Plan) Operations() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == "replace" {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// StateHasResources reports whether the prior state holds any managed resource.
+func (p *Plan) StateHasResources() bool { return len(p.InState) > 0 }
+
+// Has reports whether the prior state holds addr (or an instance of it).
+func (p *Plan) Has(addr string) bool {
+	for _, a := range p.InState {
+		if matches(a, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Creates reports whether the plan creates addr (or an instance of it).
+func (p *Plan) Creates(addr string) bool {
+	for _, c := range p.Changes {
+		if c.Action == "create" && matches(c.Address, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// matches compares a resource instance address with a resource address:
+// "x.y[0]" and `x.y["a"]` are instances of "x.y".
+func matches(instance, addr string) bool {
+	return instance == addr || strings.HasPrefix(instance, addr+"[")
+}
+
+// Guard refuses a plan that creates or replaces a guarded address while the
+// prior state already holds resources. An empty guarded list means
+// DefaultGuarded.
+func Guard(p *Plan, guarded []string) error {
+	if !p.StateHasResources() {
+		return nil // a first deploy creates everything, as it should
+	}
+	if len(guarded) == 0 {
+		guarded = DefaultGuarded
+	}
+	var bad []GuardedChange
+	for _, c := range p.Changes {
+		if c.Action != "create" && c.Action != "replace" {
+			continue
+		}
+		if slices.ContainsFunc(guarded, func(g string) bool { return matches(c.Address, g) }) {
+			bad = append(bad, GuardedChange{Address: c.Address, Action: c.Action, Reason: c.Reason})
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return &GuardError{Changes: bad}
+}
