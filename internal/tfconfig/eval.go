@@ -3,6 +3,7 @@ package tfconfig
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -101,6 +102,9 @@ func placeholder(tr hcl.Traversal) cty.Value {
 }
 
 func (e *evaluator) eval(expr hcl.Expression) (cty.Value, error) {
+	if expr == nil {
+		return cty.NilVal, errors.New("not set")
+	}
 	ctx, err := e.context(expr)
 	if err != nil {
 		return cty.NilVal, err
