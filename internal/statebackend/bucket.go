@@ -30,7 +30,8 @@ var bucketSettings = []string{SettingOwnership, SettingPublicAccessBlock, Settin
 
 // After CreateBucket, S3 may answer NoSuchBucket for a short while
 // (eventual consistency). Those calls are retried, with a bound.
-const (
+// Variables so tests can shorten the bound.
+var (
 	createRetryAttempts = 10
 	createRetryBase     = 100 * time.Millisecond
 	createRetryMax      = 2 * time.Second

@@ -240,7 +240,9 @@ func (t *tableRun) billing(ctx context.Context, d *ddbtypes.TableDescription) er
 		return nil
 	}
 	return t.update(ctx, SettingBilling, found, &dynamodb.UpdateTableInput{BillingMode: ddbtypes.BillingModePayPerRequest},
-		func(d *ddbtypes.TableDescription) bool { return billingMode(d) == string(ddbtypes.BillingModePayPerRequest) })
+		func(d *ddbtypes.TableDescription) bool {
+			return billingMode(d) == string(ddbtypes.BillingModePayPerRequest)
+		})
 }
 
 func sseState(d *ddbtypes.TableDescription) (found, key string, enabled bool) {
