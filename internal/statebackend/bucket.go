@@ -132,7 +132,8 @@ func (b *bucketRun) probe(ctx context.Context) (bool, error) {
 // checkRegion compares the bucket's region with the one asked for. HeadBucket
 // reports it in x-amz-bucket-region; GetBucketLocation is the fallback.
 func (b *bucketRun) checkRegion(ctx context.Context, region string) error {
-	if region == "" {
+	fromLocation := region == ""
+	if fromLocation {
 		loc, err := b.s3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b.opts.Bucket)})
 		if err != nil {
 			return fmt.Errorf("read the region of bucket %q: %w", b.opts.Bucket, err)
@@ -145,9 +146,10 @@ func (b *bucketRun) checkRegion(ctx context.Context, region string) error {
 		record(b.rep, b.opts.Logger, c)
 		return nil
 	}
-	if b.opts.Emulated {
+	if b.opts.Emulated && fromLocation {
 		// kumo accepts LocationConstraint but ignores it and reports
-		// us-east-1 for every bucket.
+		// us-east-1 for every bucket; an emulator that sends
+		// x-amz-bucket-region is trusted.
 		c.Action, c.Note = ActionSkipped, "the emulator does not record bucket regions (it reports "+region+" for every bucket)"
 		record(b.rep, b.opts.Logger, c)
 		return nil
