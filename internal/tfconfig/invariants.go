@@ -96,8 +96,7 @@ func Check(dir string) ([]Violation, error) {
 	}
 	c := &checker{root: root, lambda: root.calls["lambda_func"], apigw: root.calls["apigw_rest"]}
 	for _, r := range rules {
-		c.rule = r.ID
-		r.check(c)
+		c.run(r.ID, r.check)
 	}
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i].Pos, c.out[j].Pos
@@ -107,6 +106,18 @@ func Check(dir string) ([]Violation, error) {
 		return a.Line < b.Line
 	})
 	return c.out, nil
+}
+
+// run runs one rule; a rule that panics on an unexpected shape of
+// configuration reports that as its violation instead of crashing the CLI.
+func (c *checker) run(id string, check func(*checker)) {
+	c.rule = id
+	defer func() {
+		if p := recover(); p != nil {
+			c.fail(c.root, hcl.Range{}, "cannot check this configuration: %v", p)
+		}
+	}()
+	check(c)
 }
 
 type checker struct {
@@ -275,10 +286,14 @@ func (c *checker) providerVersion() {
 				c.fail(c.root, a.SrcRange, "required_providers.aws must be { source = \"hashicorp/aws\", version = \"~> 5.0\" }")
 				return
 			}
-			if src := v.GetAttr("source"); src.Type() != cty.String || src.AsString() != "hashicorp/aws" {
+			if src := v.GetAttr("source"); src.Type() != cty.String || !src.IsKnown() || src.IsNull() || src.AsString() != "hashicorp/aws" {
 				c.fail(c.root, a.SrcRange, "required_providers.aws.source must be hashicorp/aws")
 			}
 			ver := v.GetAttr("version")
+			if ver.Type() != cty.String || !ver.IsKnown() || ver.IsNull() {
+				c.fail(c.root, a.SrcRange, "required_providers.aws.version must be a constant string")
+				return
+			}
 			cs, err := version.NewConstraint(ver.AsString())
 			if err != nil {
 				c.fail(c.root, a.SrcRange, "required_providers.aws.version: %v", err)
@@ -342,13 +357,14 @@ func (c *checker) defaultTags() {
 		return
 	}
 	v, err := newEvaluator(c.root, map[string]cty.Value{"app_name": cty.StringVal("APP"), "stage": cty.StringVal("STAGE")}).eval(a.Expr)
-	if err != nil || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+	tags, ok := asMap(v)
+	if err != nil || !ok {
 		c.fail(c.root, a.SrcRange, "default_tags.tags must be a map: %v", err)
 		return
 	}
 	want := map[string]string{"managed-by": "challengectl", "app": "APP", "stage": "STAGE"}
 	got := map[string]string{}
-	for k, val := range v.AsValueMap() {
+	for k, val := range tags {
 		if val.Type() == cty.String && val.IsKnown() {
 			got[k] = val.AsString()
 		}
@@ -753,7 +769,7 @@ func (c *checker) lambdaArchitecture() {
 	a := attr(fn, "architectures")
 	for arch, want := range map[string]string{"arm64": "arm64", "amd64": "x86_64"} {
 		v, err := newEvaluator(c.lambda, map[string]cty.Value{"architecture": cty.StringVal(arch)}).eval(attrExpr(a))
-		if a == nil || err != nil || !v.CanIterateElements() || v.LengthInt() != 1 || v.Index(cty.NumberIntVal(0)).AsString() != want {
+		if a == nil || err != nil || !reflect.DeepEqual(ctyStrings(v), []string{want}) {
 			c.fail(c.lambda, attrRange(a, fn), "architectures with var.architecture=%q must be [%q], got %s", arch, want, exprText(c.lambda, a))
 		}
 	}
@@ -803,14 +819,22 @@ func (c *checker) lambdaEnvironment() {
 	env := childBlock(fn, "environment")
 	a := attr(env, "variables")
 	v, err := newEvaluator(c.lambda, map[string]cty.Value{"stage": cty.StringVal("STAGE-X"), "environment": cty.MapValEmpty(cty.String)}).eval(attrExpr(a))
-	if a == nil || err != nil || !(v.Type().IsObjectType() || v.Type().IsMapType()) || !v.Type().HasAttribute("STAGE") && !v.Type().IsMapType() {
+	m, ok := asMap(v)
+	if a == nil || err != nil || !ok {
 		c.fail(c.lambda, attrRange(a, fn), "environment.variables must set STAGE = var.stage")
 		return
 	}
-	m := v.AsValueMap()
-	if s, ok := m["STAGE"]; !ok || s.Type() != cty.String || s.AsString() != "STAGE-X" {
+	if s, ok := m["STAGE"]; !ok || s.Type() != cty.String || !s.IsKnown() || s.AsString() != "STAGE-X" {
 		c.fail(c.lambda, a.SrcRange, "environment.variables must set STAGE = var.stage")
 	}
+}
+
+// asMap returns the elements of a known, non-null map or object.
+func asMap(v cty.Value) (map[string]cty.Value, bool) {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return nil, false
+	}
+	return v.AsValueMap(), true
 }
 
 func (c *checker) logGroup() {
