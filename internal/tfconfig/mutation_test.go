@@ -199,3 +199,54 @@ func lineOf(t testing.TB, path, text string) int {
 	}
 	return strings.Count(string(b[:i]), "\n") + 1
 }
+
+// TestRemovingAnyBlockNeverCrashesTheChecker deletes each top-level block of
+// the tree in turn: Check must still answer with violations, never an
+// internal error, whatever is missing.
+func TestRemovingAnyBlockNeverCrashesTheChecker(t *testing.T) {
+	src := treeDir(t)
+	m, err := loadTree(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mods []*module
+	var walk func(*module)
+	walk = func(x *module) {
+		mods = append(mods, x)
+		for _, name := range sortedKeys(x.calls) {
+			walk(x.calls[name])
+		}
+	}
+	walk(m)
+	removed := 0
+	for _, mod := range mods {
+		for _, b := range mod.blocks {
+			rng := b.Range()
+			rel := filepath.Join(mod.rel, filepath.Base(rng.Filename))
+			dir := copyTree(t, src)
+			path := filepath.Join(dir, rel)
+			body, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut := append(append([]byte{}, body[:rng.Start.Byte]...), body[rng.End.Byte:]...)
+			if err := os.WriteFile(path, cut, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			vs, err := Check(dir)
+			if err != nil {
+				t.Errorf("%s without %s: %v", rel, blockName(b), err)
+				continue
+			}
+			for _, v := range vs {
+				if strings.Contains(v.Message, "cannot check this configuration") {
+					t.Errorf("%s without %s: %s", rel, blockName(b), v)
+				}
+			}
+			removed++
+		}
+	}
+	if removed < 40 {
+		t.Fatalf("only %d blocks removed; the walk missed files", removed)
+	}
+}
