@@ -211,6 +211,9 @@ func TestCheckValues(t *testing.T) {
 		{"bad arch", map[string]any{"architecture": "x86_64"}, "", "architecture", "arm64 or amd64"},
 		{"wrong type", map[string]any{"quota_limit": "lots"}, "", "quota_limit", "number"},
 		{"null for non-nullable", map[string]any{"stage": nil}, "", "stage", "null"},
+		// Valid at the root, rejected by a module: caught before Terraform.
+		{"stage too long for the statement id", map[string]any{"app_name": "a", "stage": strings.Repeat("s", 52)}, "", "stage", "module apigw_rest, variable stage: The stage must be at most 51"},
+		{"function name too long", map[string]any{"app_name": strings.Repeat("a", 40), "stage": strings.Repeat("s", 19)}, "", "app_name", "module lambda_func, variable function_name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

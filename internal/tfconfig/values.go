@@ -38,7 +38,10 @@ func (e *ValuesError) Error() string {
 // values) against the variables of the module in dir, as `terraform plan`
 // would but without running it: every name must be declared, every required
 // variable present, each value convertible to its type, and each validation
-// condition true. It returns a *ValuesError listing every problem, or nil.
+// condition true. When the root values pass, the arguments they produce for
+// local child modules (e.g. function_name = "${app_name}-${stage}") are
+// checked against those modules' validations too. It returns a *ValuesError
+// listing every problem, or nil.
 //
 // A condition that cannot be evaluated here (it uses a function this
 // package does not implement, or another variable) is skipped: Terraform
@@ -50,6 +53,7 @@ func CheckValues(dir string, values map[string]any) error {
 	}
 	var problems []ValueProblem
 	declared := map[string]bool{}
+	converted := map[string]cty.Value{} // root values that passed, typed
 	for _, b := range m.blocksOf("variable") {
 		name := b.Labels[0]
 		declared[name] = true
@@ -84,6 +88,7 @@ func CheckValues(dir string, values map[string]any) error {
 			v = cv
 		}
 		ev := newEvaluator(m, map[string]cty.Value{name: v})
+		ok := true
 		for _, vb := range childBlocks(b, "validation") {
 			cond := attr(vb, "condition")
 			if cond == nil {
@@ -104,8 +109,21 @@ func CheckValues(dir string, values map[string]any) error {
 					}
 				}
 				problems = append(problems, ValueProblem{name, msg})
+				ok = false
 			}
 		}
+		if ok {
+			converted[name] = v
+		}
+	}
+	if len(problems) == 0 {
+		// Root values are fine: check what they become in local modules,
+		// whose own validations (name lengths) Terraform would apply.
+		more, err := moduleProblems(dir, m, converted)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, more...)
 	}
 	for name := range values {
 		if !declared[name] {
@@ -150,4 +168,104 @@ func toCty(raw any) (cty.Value, error) {
 		return cty.NilVal, fmt.Errorf("cannot decode value: %w", err)
 	}
 	return v, nil
+}
+
+// moduleProblems evaluates each argument of each local module call that is
+// built only from root variables and locals, and checks it against the
+// called module's variable validations.
+func moduleProblems(dir string, root *module, vals map[string]cty.Value) ([]ValueProblem, error) {
+	tree, err := loadTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Root variables left unset take their defaults.
+	all := map[string]cty.Value{}
+	for _, b := range root.blocksOf("variable") {
+		name := b.Labels[0]
+		if v, ok := vals[name]; ok {
+			all[name] = v
+			continue
+		}
+		if d := attr(b, "default"); d != nil {
+			if v, diags := d.Expr.Value(nil); !diags.HasErrors() {
+				all[name] = v
+			}
+		}
+	}
+	var problems []ValueProblem
+	for _, call := range sortedKeys(tree.calls) {
+		child := tree.calls[call]
+		mb := tree.block("module", call)
+		ev := newEvaluator(tree, all)
+		for _, vb := range child.blocksOf("variable") {
+			arg := attr(mb, vb.Labels[0])
+			if arg == nil || len(childBlocks(vb, "validation")) == 0 || !tree.onlyInputs(arg.Expr, 0) {
+				continue
+			}
+			v, err := ev.eval(arg.Expr)
+			if err != nil || !v.IsWhollyKnown() {
+				continue
+			}
+			cev := newEvaluator(child, map[string]cty.Value{vb.Labels[0]: v})
+			for _, val := range childBlocks(vb, "validation") {
+				cond := attr(val, "condition")
+				if cond == nil || !onlyVar(cond.Expr.Variables(), vb.Labels[0]) {
+					continue
+				}
+				res, err := cev.eval(cond.Expr)
+				if err != nil || !res.IsKnown() || res.IsNull() || res.Type() != cty.Bool || res.True() {
+					continue
+				}
+				msg := "fails its validation"
+				if ma := attr(val, "error_message"); ma != nil {
+					if mv, err := cev.eval(ma.Expr); err == nil && mv.Type() == cty.String && mv.IsKnown() {
+						msg = mv.AsString()
+					}
+				}
+				blame := strings.TrimPrefix(firstVarRef(tree, arg.Expr), "var.")
+				problems = append(problems, ValueProblem{blame, fmt.Sprintf("module %s, variable %s: %s", call, vb.Labels[0], msg)})
+			}
+		}
+	}
+	return problems, nil
+}
+
+// onlyInputs reports whether expr depends on nothing but variables and
+// locals that themselves depend only on variables.
+func (m *module) onlyInputs(expr hcl.Expression, depth int) bool {
+	if depth > 16 {
+		return false
+	}
+	for _, tr := range expr.Variables() {
+		name, ok := attrName(tr, 1)
+		switch {
+		case tr.RootName() == "var" && ok:
+		case tr.RootName() == "local" && ok:
+			a := m.locals()[name]
+			if a == nil || !m.onlyInputs(a.Expr, depth+1) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// firstVarRef returns the first root variable an expression depends on,
+// through locals, for blaming a module-level problem on an input.
+func firstVarRef(m *module, expr hcl.Expression) string {
+	for _, r := range refs(expr) {
+		if strings.HasPrefix(r, "var.") {
+			return r
+		}
+		if name, ok := strings.CutPrefix(r, "local."); ok {
+			if a := m.locals()[name]; a != nil {
+				if v := firstVarRef(m, a.Expr); v != "" {
+					return v
+				}
+			}
+		}
+	}
+	return ""
 }

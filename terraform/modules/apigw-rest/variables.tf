@@ -19,6 +19,14 @@ variable "stage" {
     condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.stage))
     error_message = "The stage must be 1-64 letters, digits, '-' or '_'."
   }
+
+  validation {
+    # Lambda statement ids hold at most 100 characters:
+    # "AllowAPIGatewayInvoke-" (22) + stage + "-" + Terraform's 26-character
+    # unique suffix.
+    condition     = length(var.stage) <= 51
+    error_message = "The stage must be at most 51 characters: it is part of the Lambda permission's statement id (100 characters at most)."
+  }
 }
 
 variable "lambda_function_name" {
