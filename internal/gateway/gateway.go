@@ -77,19 +77,19 @@ type Options struct {
 
 // Gateway is the emulated stage. It is safe for concurrent use.
 type Gateway struct {
-	o          Options
-	log        *slog.Logger
-	stage      *rate.Limiter
-	keys       map[string]*keyState
-	rootID     string
-	proxyID    string
-	stagePath  string // "/" + stage
-	binaryMTs  []string
-	stats      counters
-	accountID  string
-	apiID      string
-	timeout    time.Duration
-	now        func() time.Time
+	o         Options
+	log       *slog.Logger
+	stage     *rate.Limiter
+	keys      map[string]*keyState
+	rootID    string
+	proxyID   string
+	stagePath string // "/" + stage
+	binaryMTs []string
+	stats     counters
+	accountID string
+	apiID     string
+	timeout   time.Duration
+	now       func() time.Time
 }
 
 // keyState is one API key's usage-plan bucket and quota counter.

@@ -457,5 +457,3 @@ func decodeB64(s string) ([]byte, error) {
 	err := json.Unmarshal([]byte(fmt.Sprintf("%q", s)), &out)
 	return out, err
 }
-
-
