@@ -174,7 +174,7 @@ func TestBootstrapRunBadInputIsUsageError(t *testing.T) {
 
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{
-		"-backend-config=bucket=a.b-c":      "-backend-config=bucket=a.b-c",
+		"-backend-config=bucket=a.b-c":       "-backend-config=bucket=a.b-c",
 		`-backend-config=endpoints={s3="u"}`: `'-backend-config=endpoints={s3="u"}'`,
 		"it's":                               `'it'\''s'`,
 	} {
