@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/challengectl/challengectl/internal/clierr"
 )
@@ -485,4 +487,35 @@ func TestEnsureUnreachableEndpoint(t *testing.T) {
 	if !strings.Contains(msg, "cannot reach S3 at http://"+addr) || !strings.Contains(msg, "--endpoint-url") || !strings.Contains(msg, "refused") {
 		t.Errorf("unclear error: %v", msg)
 	}
+}
+
+func TestEnsureStopsOnCancel(t *testing.T) {
+	cfg := kumoConfig(t, "us-east-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel as the first write is about to be sent, as Ctrl-C would.
+	(&interceptor{}).attach(&cfg)
+	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("testCancel",
+			func(c context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if awsmiddleware.GetOperationName(c) == "CreateBucket" {
+					cancel()
+				}
+				return next.HandleInitialize(c, in)
+			}), middleware.Before)
+	})
+	o := testOptions(uniqueName("cancel"), uniqueName("locks"))
+	o.Logger, _ = logBuffer()
+	_, err := Ensure(ctx, cfg, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	var ee *EndpointError
+	if errors.As(err, &ee) {
+		t.Errorf("a cancel reported as an unreachable endpoint: %v", err)
+	}
+	if clierr.ExitCode(err, true) != clierr.ExitInterrupted {
+		t.Errorf("exit code %d", clierr.ExitCode(err, true))
+	}
+	cfg.Region = "us-east-1"
+	assertNothingCreated(t, kumoConfig(t, "us-east-1"), o.Bucket, o.Table)
 }

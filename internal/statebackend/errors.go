@@ -1,6 +1,7 @@
 package statebackend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -111,6 +112,10 @@ func hasCode(err error, codes ...string) bool {
 
 // endpointError turns "could not send the request" into an EndpointError.
 func endpointError(service, endpoint string, err error) error {
+	// Ctrl-C or a deadline is not an unreachable endpoint.
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
 	var se *smithyhttp.RequestSendError
 	if errors.As(err, &se) {
 		return &EndpointError{Service: service, Endpoint: endpoint, Err: se.Err}

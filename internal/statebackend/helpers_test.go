@@ -40,7 +40,7 @@ func kumoConfig(t *testing.T, region string) aws.Config {
 	return endpointConfig(t, region, testtools.Kumo(t))
 }
 
-func endpointConfig(t *testing.T, region, endpoint string) aws.Config {
+func endpointConfig(t testing.TB, region, endpoint string) aws.Config {
 	t.Helper()
 	cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{
 		Region: region, EndpointURL: endpoint, Getenv: func(string) string { return "" },
