@@ -29,12 +29,12 @@ const DefaultAddr = "127.0.0.1:8080"
 
 // Options configure the local stack. Zero values take the defaults noted.
 type Options struct {
-	ProjectDir string // checkout holding lambda/ (needed when BinaryPath is empty)
-	BinaryPath string // prebuilt bootstrap; empty → build lambda/ for the host
-	Addr       string // default 127.0.0.1:8080; "127.0.0.1:0" picks a free port
-	Stage      string // default "prod"
-	App        string // default "challenge-api"
-	APIKey     string // empty → a generated random key
+	ProjectDir string        // checkout holding lambda/ (needed when BinaryPath is empty)
+	BinaryPath string        // prebuilt bootstrap; empty → build lambda/ for the host
+	Addr       string        // default 127.0.0.1:8080; "127.0.0.1:0" picks a free port
+	Stage      string        // default "prod"
+	App        string        // default "challenge-api"
+	APIKey     string        // empty → a generated random key
 	Limits     limits.Limits // zero → limits.Default()
 	Workers    int           // default runtime.NumCPU()
 	// FunctionTimeout is the Lambda timeout; default 10 s.
