@@ -172,6 +172,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, &InputError{"URL", fmt.Sprintf("%q is not a URL: %v", o.URL, err)}
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 		return o, &InputError{"URL", fmt.Sprintf("%q is not an absolute http(s) URL", o.URL)}
+	case u.RawQuery != "" || u.Fragment != "":
+		return o, &InputError{"URL", fmt.Sprintf("%q must not carry a query or fragment; put it in Path", o.URL)}
 	case !strings.HasPrefix(o.Path, "/"):
 		return o, &InputError{"Path", fmt.Sprintf("%q must start with /", o.Path)}
 	case o.Requests < 0:
