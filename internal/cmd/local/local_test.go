@@ -224,5 +224,3 @@ func TestAddressInUseIsAUsageError(t *testing.T) {
 		t.Fatalf("err = %v, want a usage error on --addr", err)
 	}
 }
-
-
