@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +40,9 @@ func newBackend(t *testing.T) *backendEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &backendEnv{url: url, cfg: cfg, bucket: "tfstate-test", table: "tflock-test", tofu: tofu}
+	// kumo servers in one process share their storage: names are per test.
+	suffix := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+	e := &backendEnv{url: url, cfg: cfg, bucket: "tfstate-" + suffix, table: "tflock-" + suffix, tofu: tofu}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(e.bucket)}); err != nil {
 		t.Fatal(err)

@@ -68,9 +68,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
+	guarded := o.GuardedAddresses
 	// Adopt: the function exists in AWS but not in the state. Applying would
 	// die on 409 CreateFunction; stop with the remedy, or import it.
 	if !plan.Has(o.FunctionAddress) && plan.Creates(o.FunctionAddress) {
+		emptyBefore := !plan.StateHasResources()
 		imported, err := o.adopt(ctx, d)
 		if err != nil {
 			return nil, err
@@ -81,12 +83,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if plan, err = d.Plan(ctx, false); err != nil {
 				return nil, err
 			}
+			if emptyBefore {
+				// The state holds only what was just adopted: creating the
+				// rest is a first deploy, but the adopted function must
+				// still never be replaced.
+				guarded = []string{o.FunctionAddress}
+			}
 		}
 	}
 
 	res.Summary, res.Changes = plan.Summary, plan.Changes
 	res.NoChanges = plan.Summary.NoChanges()
-	if err := tfdriver.Guard(plan, o.GuardedAddresses); err != nil {
+	if err := tfdriver.Guard(plan, guarded); err != nil {
 		if !o.AllowReplace {
 			return res, err
 		}
@@ -158,13 +166,13 @@ func (o *Options) adopt(ctx context.Context, d *tfdriver.Driver) ([]string, erro
 
 	// A permission left by an earlier run would make AddPermission fail with
 	// 409 (duplicate statement): import it too.
-	sid, err := existingPermission(ctx, lc, name, o.Stage)
+	id, err := existingPermission(ctx, lc, name, o.Stage)
 	if err != nil {
 		o.Logger.Warn("cannot read the function's resource policy; not importing a permission", "error", err)
 		return imported, nil
 	}
-	if sid != "" {
-		id := name + ":" + PermissionQualifier + "/" + sid
+	if id != "" {
+		sid := id[strings.LastIndexByte(id, '/')+1:]
 		o.Logger.Info("adopting the existing API Gateway permission", "statement", sid, "address", o.PermissionAddress)
 		if err := d.Import(ctx, o.PermissionAddress, id); err != nil {
 			return imported, err
@@ -174,10 +182,33 @@ func (o *Options) adopt(ctx context.Context, d *tfdriver.Driver) ([]string, erro
 	return imported, nil
 }
 
-// existingPermission finds this stage's API Gateway invoke statement on the
-// function's live alias.
+// existingPermission finds this stage's API Gateway invoke statement, on
+// the function's live alias (where terraform/ grants it) or, from older
+// set-ups, on the function itself. It returns the Terraform import ID:
+// "<function>:<alias>/<sid>" or "<function>/<sid>".
 func existingPermission(ctx context.Context, lc *lambda.Client, name, stage string) (string, error) {
-	out, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(name), Qualifier: aws.String(PermissionQualifier)})
+	for _, q := range []string{PermissionQualifier, ""} {
+		sid, err := permissionSid(ctx, lc, name, q, stage)
+		if err != nil || sid == "" {
+			if err != nil && q == "" {
+				return "", err
+			}
+			continue
+		}
+		if q != "" {
+			return name + ":" + q + "/" + sid, nil
+		}
+		return name + "/" + sid, nil
+	}
+	return "", nil
+}
+
+func permissionSid(ctx context.Context, lc *lambda.Client, name, qualifier, stage string) (string, error) {
+	in := &lambda.GetPolicyInput{FunctionName: aws.String(name)}
+	if qualifier != "" {
+		in.Qualifier = aws.String(qualifier)
+	}
+	out, err := lc.GetPolicy(ctx, in)
 	var nf *lambdatypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return "", nil
@@ -341,6 +372,9 @@ func (e *NotLockedError) Error() string {
 // Unlock releases the state lock id through Terraform's force-unlock, after
 // checking that id is the lock currently held.
 func Unlock(ctx context.Context, o Options, id string) error {
+	if err := o.validateLock(); err != nil {
+		return err
+	}
 	cur, err := LockHolder(ctx, o)
 	if err != nil {
 		return err

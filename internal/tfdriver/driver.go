@@ -175,7 +175,9 @@ func (d *Driver) Plan(ctx context.Context, destroy bool) (*Plan, error) {
 	inv, opts := d.planInvocation(destroy)
 	d.log.Debug("terraform", "run", inv.String())
 	_ = os.Remove(d.layout.PlanFile())
+	reap := watchGroups(ctx, d.bin.Path)
 	changed, err := d.tf.Plan(ctx, opts...)
+	reap()
 	if err := d.wrap(ctx, "plan", err, ""); err != nil {
 		return nil, err
 	}
@@ -201,7 +203,9 @@ func (d *Driver) Apply(ctx context.Context, p *Plan, progress func(done, total i
 	if progress != nil {
 		progress(0, ui.total)
 	}
+	reap := watchGroups(ctx, d.bin.Path)
 	err := d.tf.ApplyJSON(ctx, ui, opts...)
+	reap()
 	ui.flush()
 	return d.wrap(ctx, "apply", err, ui.diagnostics.String())
 }
@@ -210,7 +214,10 @@ func (d *Driver) Apply(ctx context.Context, p *Plan, progress func(done, total i
 func (d *Driver) Import(ctx context.Context, addr, id string) error {
 	inv, opts := d.importInvocation(addr, id)
 	d.log.Debug("terraform", "run", inv.String())
-	return d.wrap(ctx, "import "+addr, d.tf.Import(ctx, addr, id, opts...), "")
+	reap := watchGroups(ctx, d.bin.Path)
+	err := d.tf.Import(ctx, addr, id, opts...)
+	reap()
+	return d.wrap(ctx, "import "+addr, err, "")
 }
 
 // ForceUnlock releases the state lock with the given ID.
