@@ -2,9 +2,9 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
-	"errors"
 	"strings"
 	"syscall"
 	"testing"
