@@ -174,8 +174,16 @@ func runCheck(ctx context.Context, o Options, base string, s spec) Check {
 	c := Check{Name: s.name, Method: http.MethodGet, Path: s.path}
 	wait := o.InitialBackoff
 	for {
+		prev := c
 		c.Attempts++
 		c.Status, c.Latency, c.Reason = attempt(ctx, o, base, s)
+		if c.Status == 0 && ctx.Err() != nil && prev.Attempts > 0 {
+			// The overall timeout cut this attempt short: the previous,
+			// complete answer says more about what is wrong.
+			c = prev
+			c.Reason += fmt.Sprintf(" (still failing after %d attempts, timeout %v)", c.Attempts, o.Timeout)
+			return c
+		}
 		// A server that echoes the request must not leak the key through
 		// the reason.
 		c.Reason = strings.ReplaceAll(c.Reason, o.APIKey, secret.Mask(o.APIKey))
