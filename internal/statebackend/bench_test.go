@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/challengectl/challengectl/internal/testtools"
 )
@@ -89,4 +91,40 @@ func benchPolicy(n int) string {
 		st = append(st, fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/r%d"},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::tf-state/*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"t%d"}}}`, i, i, i))
 	}
 	return `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
+}
+
+// BenchmarkEnsureHealthyRTT adds a 20 ms round trip to every call, as a
+// laptop far from its region sees, and compares the concurrent bucket reads
+// with the same run done sequentially (the baseline).
+func BenchmarkEnsureHealthyRTT(b *testing.B) {
+	for _, concurrent := range []bool{false, true} {
+		name := "sequential-baseline"
+		if concurrent {
+			name = "concurrent"
+		}
+		b.Run(name, func(b *testing.B) {
+			old := concurrentReads
+			concurrentReads = concurrent
+			b.Cleanup(func() { concurrentReads = old })
+			cfg := benchConfig(b)
+			o := testOptions(uniqueName("bench-rtt"), uniqueName("locks"))
+			o.Logger, _ = logBuffer()
+			if _, err := Ensure(context.Background(), cfg, o); err != nil {
+				b.Fatal(err)
+			}
+			cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+				return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("benchRTT",
+					func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+						time.Sleep(20 * time.Millisecond)
+						return next.HandleFinalize(ctx, in)
+					}), middleware.After)
+			})
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Ensure(context.Background(), cfg, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

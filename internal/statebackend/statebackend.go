@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -170,7 +171,7 @@ func Ensure(ctx context.Context, cfg aws.Config, o Options) (*Report, error) {
 		Backend: Backend{Bucket: o.Bucket, Key: o.Key, Region: o.Region, DynamoDBTable: o.Table, Encrypt: true, KMSKeyID: o.KMSKeyID},
 	}
 	b := &bucketRun{
-		opts: o, rep: rep, endpoint: endpoint,
+		opts: o, rep: rep, endpoint: endpoint, writeMu: &sync.Mutex{},
 		s3: s3.NewFromConfig(cfg, func(so *s3.Options) {
 			// Emulators serve every bucket on one host: path-style addressing.
 			if o.Emulated {
@@ -202,9 +203,13 @@ func Ensure(ctx context.Context, cfg aws.Config, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// record appends a change and logs it; skipped settings are warnings.
+// record appends a change and logs it (unless log is nil); skipped settings
+// are warnings.
 func record(rep *Report, log *slog.Logger, c Change) {
 	rep.Changes = append(rep.Changes, c)
+	if log == nil {
+		return
+	}
 	subject := c.Resource + " " + c.Setting
 	if c.Setting == c.Resource {
 		subject = c.Resource
