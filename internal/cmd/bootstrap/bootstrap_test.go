@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/factory"
@@ -71,16 +73,21 @@ func runWith(t *testing.T, f *factory.Factory, o Options) error {
 	return bootstrapRun(context.Background(), &o)
 }
 
+// suffix makes names unique per run: every kumo server in a process shares
+// one store, and -count=N reruns the tests.
+func suffix() string { return strconv.FormatInt(time.Now().UnixNano(), 36) }
+
 func TestBootstrapRunTextAndJSON(t *testing.T) {
 	url := testtools.Kumo(t)
+	bucket, table := "cmd-text-"+suffix(), "cmd-text-locks-"+suffix()
 	f, out, errOut := testFactory(nil)
 	f.Globals.Region, f.Globals.EndpointURL, f.Globals.Stage = "eu-west-1", url, "staging"
-	if err := runWith(t, f, Options{Bucket: "cmd-text-state", Table: "cmd-text-locks"}); err != nil {
+	if err := runWith(t, f, Options{Bucket: bucket, Table: table}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
 	for _, want := range []string{
-		"created      bucket: cmd-text-state in eu-west-1\n",
+		"created      bucket: " + bucket + " in eu-west-1\n",
 		"created      bucket versioning: Enabled\n",
 		"skipped      bucket object-ownership: the emulator does not implement",
 		"    -backend-config=key=challenge-api/staging/terraform.tfstate \\\n",
@@ -98,7 +105,7 @@ func TestBootstrapRunTextAndJSON(t *testing.T) {
 	// Second run, JSON: one document, no change.
 	f, out, _ = testFactory(nil)
 	f.Globals.Region, f.Globals.EndpointURL, f.Globals.Stage, f.Globals.Output = "eu-west-1", url, "staging", "json"
-	if err := runWith(t, f, Options{Bucket: "cmd-text-state", Table: "cmd-text-locks"}); err != nil {
+	if err := runWith(t, f, Options{Bucket: bucket, Table: table}); err != nil {
 		t.Fatal(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
@@ -117,29 +124,30 @@ func TestBootstrapRunTextAndJSON(t *testing.T) {
 	if dec.More() {
 		t.Fatalf("more than one JSON document on stdout:\n%s", out.String())
 	}
-	if doc.Changed || doc.Created || doc.Bucket != "cmd-text-state" || len(doc.Changes) == 0 {
+	if doc.Changed || doc.Created || doc.Bucket != bucket || len(doc.Changes) == 0 {
 		t.Errorf("doc = %+v", doc)
 	}
-	if doc.Backend.Key != "challenge-api/staging/terraform.tfstate" || doc.GitHubSecrets["TF_STATE_TABLE"] != "cmd-text-locks" || doc.GitHubSecrets["AWS_REGION"] != "eu-west-1" {
+	if doc.Backend.Key != "challenge-api/staging/terraform.tfstate" || doc.GitHubSecrets["TF_STATE_TABLE"] != table || doc.GitHubSecrets["AWS_REGION"] != "eu-west-1" {
 		t.Errorf("backend = %+v secrets = %v", doc.Backend, doc.GitHubSecrets)
 	}
-	if doc.InitArgs[0] != "-backend-config=bucket=cmd-text-state" {
+	if doc.InitArgs[0] != "-backend-config=bucket="+bucket {
 		t.Errorf("init args = %v", doc.InitArgs)
 	}
 }
 
 func TestBootstrapRunBadInputIsUsageError(t *testing.T) {
 	url := testtools.Kumo(t)
+	good, locks := "cmd-bad-input-"+suffix(), "cmd-locks-"+suffix()
 	cases := map[string]struct {
 		region string
 		o      Options
 		field  string
 	}{
-		"bucket":         {"us-east-1", Options{Bucket: "UPPER", Table: "cmd-locks"}, "--bucket"},
-		"table":          {"us-east-1", Options{Bucket: "cmd-bad-input", Table: "x"}, "--table"},
-		"no region":      {"", Options{Bucket: "cmd-bad-input", Table: "cmd-locks"}, "--region"},
-		"bad region":     {"useast1", Options{Bucket: "cmd-bad-input", Table: "cmd-locks"}, "--region"},
-		"missing bucket": {"us-east-1", Options{Table: "cmd-locks"}, "--bucket"},
+		"bucket":         {"us-east-1", Options{Bucket: "UPPER", Table: locks}, "--bucket"},
+		"table":          {"us-east-1", Options{Bucket: good, Table: "x"}, "--table"},
+		"no region":      {"", Options{Bucket: good, Table: locks}, "--region"},
+		"bad region":     {"useast1", Options{Bucket: good, Table: locks}, "--region"},
+		"missing bucket": {"us-east-1", Options{Table: locks}, "--bucket"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -164,10 +172,10 @@ func TestBootstrapRunBadInputIsUsageError(t *testing.T) {
 	// Nothing was created by any of them.
 	f, out, _ := testFactory(nil)
 	f.Globals.Region, f.Globals.EndpointURL = "us-east-1", url
-	if err := runWith(t, f, Options{Bucket: "cmd-bad-input", Table: "cmd-locks", DryRun: true}); err != nil {
+	if err := runWith(t, f, Options{Bucket: good, Table: locks, DryRun: true}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "would-create bucket: cmd-bad-input") || !strings.Contains(out.String(), "would-create table: cmd-locks") {
+	if !strings.Contains(out.String(), "would-create bucket: "+good) || !strings.Contains(out.String(), "would-create table: "+locks) {
 		t.Errorf("something was created by bad input:\n%s", out.String())
 	}
 }
