@@ -47,6 +47,23 @@ func start(t *testing.T, o gateway.Options, timeout time.Duration) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
+	return startWith(t, o, pool)
+}
+
+// startPoolFor runs bin as two workers.
+func startPoolFor(t testing.TB, bin string) *lambdaruntime.Pool {
+	t.Helper()
+	pool, err := lambdaruntime.Start(context.Background(), lambdaruntime.Options{BinaryPath: bin, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// startWith serves pool behind a gateway on loopback.
+func startWith(t testing.TB, o gateway.Options, pool *lambdaruntime.Pool) *stack {
+	t.Helper()
 	if o.Stage == "" {
 		o.Stage = "prod"
 	}
