@@ -88,6 +88,8 @@ type Options struct {
 	AWSConfig *aws.Config
 	// FindOptions tunes binary discovery (tests).
 	FindOptions tfdriver.FindOptions
+
+	lockOnly bool // outputs, destroy, unlock: no package needed
 }
 
 // Result of a deploy.
@@ -164,6 +166,9 @@ func (o *Options) Validate() error {
 	}
 	if st, err := os.Stat(o.TerraformDir); err != nil || !st.IsDir() {
 		return clierr.Usage("--terraform-dir", fmt.Sprintf("%s is not a directory", o.TerraformDir), "point it at a Terraform configuration")
+	}
+	if o.PackagePath == "" && o.Build == nil && !o.lockOnly {
+		return clierr.Usage("--package", "no Lambda package to deploy", "run challengectl build and pass --package dist/package.zip")
 	}
 	if o.PackagePath != "" {
 		if st, err := os.Stat(o.PackagePath); err != nil || st.IsDir() {

@@ -245,7 +245,7 @@ type DestroyResult struct {
 // It reuses the variables of the last deploy of this stage when they are on
 // disk, since Terraform evaluates the configuration on destroy too.
 func Destroy(ctx context.Context, o Options) (*DestroyResult, error) {
-	if err := o.Validate(); err != nil {
+	if err := o.validateLock(); err != nil {
 		return nil, err
 	}
 	d, err := o.driver(ctx)
@@ -295,7 +295,7 @@ func Destroy(ctx context.Context, o Options) (*DestroyResult, error) {
 
 // Outputs returns the stage's Terraform outputs, or *NotDeployedError.
 func Outputs(ctx context.Context, o Options) (map[string]Output, error) {
-	if err := o.Validate(); err != nil {
+	if err := o.validateLock(); err != nil {
 		return nil, err
 	}
 	d, err := o.driver(ctx)
@@ -333,11 +333,11 @@ func ReadOutputs(ctx context.Context, o Options) (url, key string, err error) {
 	return u.String(), k.String(), nil
 }
 
-// validateLockOptions checks what the lock commands need: no package, no
-// Terraform directory for LockHolder.
+// validateLock checks what outputs, destroy and the lock commands need:
+// everything but the package.
 func (o *Options) validateLock() error {
 	saved := o.PackagePath
-	o.PackagePath = ""
+	o.PackagePath, o.lockOnly = "", true
 	defer func() { o.PackagePath = saved }()
 	return o.Validate()
 }
