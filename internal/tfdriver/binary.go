@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,6 +114,14 @@ func Find(ctx context.Context, o FindOptions) (*Binary, error) {
 		InstallDir: dir,
 		Timeout:    timeout,
 		ApiBaseURL: o.ReleasesURL,
+		// A plain client, not hc-install's retrying one: offline, the user
+		// should learn in seconds that nothing could be downloaded.
+		HTTPClient: &http.Client{Timeout: timeout, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+		}},
 	}
 	p, err := src.Install(ctx)
 	if err != nil {
