@@ -38,6 +38,7 @@ type Options struct {
 	Timeout     time.Duration
 	BinaryPath  string
 	ShowSecrets bool
+	URLFile     string
 
 	// ready, when set, is called once the stack serves (tests use it to
 	// know when to send requests and when to cancel).
@@ -86,6 +87,7 @@ stops, and the command exits 130.`,
 	fl.IntVar(&opts.Workers, "workers", runtime.NumCPU(), "Lambda worker processes (concurrent instances)")
 	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "Lambda function timeout; a slower invocation gets 504")
 	fl.StringVar(&opts.BinaryPath, "binary", "", "run this prebuilt bootstrap instead of building lambda/")
+	fl.StringVar(&opts.URLFile, "url-file", "", "write the API URL (never the key) to this file once serving, for scripts; removed on exit")
 	fl.BoolVar(&opts.ShowSecrets, "show-secrets", false, "print the API key in full even when you chose it or with -o json")
 	return cmd
 }
@@ -193,6 +195,13 @@ func localRun(ctx context.Context, o *Options) error {
 		_ = stack.Shutdown(context.Background())
 		return err
 	}
+	if o.URLFile != "" {
+		if err := writeURLFile(o.URLFile, stack.URL); err != nil {
+			_ = stack.Shutdown(context.Background())
+			return err
+		}
+		defer os.Remove(o.URLFile)
+	}
 	if o.ready != nil {
 		o.ready(stack)
 	}
@@ -257,4 +266,18 @@ func printReady(o *Options, s *localapi.Stack, generated bool) error {
 	fmt.Fprintf(&b, "\nTry:\n  curl -H \"x-api-key: %s\" '%s/hello?name=Ada'\n\nPress Ctrl-C to stop.\n", curlKey, s.URL)
 	_, err := fmt.Fprint(f.IOStreams.Out, b.String())
 	return err
+}
+
+// writeURLFile writes url atomically (temp file + rename), so a script
+// polling for the file never reads half of it.
+func writeURLFile(path, url string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write --url-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write --url-file: %w", err)
+	}
+	return nil
 }
