@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/challengectl/challengectl/internal/lambdabuild"
 	"github.com/challengectl/challengectl/internal/lambdaruntime/lambdatest"
 	"github.com/challengectl/challengectl/internal/localapi"
 	"github.com/challengectl/challengectl/internal/testtools"
@@ -159,9 +160,9 @@ func TestBuildFailureIsReported(t *testing.T) {
 	t.Setenv("GOPROXY", "off")
 	dir := fnModule(t, "package main\n\nfunc main() { undefinedThing() }\n")
 	_, err := localapi.Start(context.Background(), localapi.Options{ProjectDir: dir, Addr: "127.0.0.1:0", Workers: 1})
-	var be *localapi.BuildError
-	if !errors.As(err, &be) || !strings.Contains(be.Output, "undefinedThing") {
-		t.Fatalf("err = %v, want a BuildError naming the compile error", err)
+	var ce *lambdabuild.CompileError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Output, "undefinedThing") {
+		t.Fatalf("err = %v, want a CompileError naming the compile error", err)
 	}
 }
 
