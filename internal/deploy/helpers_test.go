@@ -31,7 +31,9 @@ type backendEnv struct {
 	tofu   string
 }
 
-func newBackend(t *testing.T) *backendEnv {
+func newBackend(t *testing.T) *backendEnv { return newBackendB(t) }
+
+func newBackendB(t testing.TB) *backendEnv {
 	t.Helper()
 	tofu := testtools.Path(t, "tofu")
 	url := testtools.Kumo(t)
@@ -66,11 +68,19 @@ func newBackend(t *testing.T) *backendEnv {
 // options returns deploy options for a copy of the fixture, with extra
 // files (name → content) added to it.
 func (e *backendEnv) options(t *testing.T, extra map[string]string) Options {
+	o := e.optionsB(t, extra)
+	o.Logger = testLogger(t)
+	return o
+}
+
+func (e *backendEnv) optionsB(t testing.TB, extra ...map[string]string) Options {
 	t.Helper()
 	dir := copyFixture(t, filepath.Join("testdata", "stack"))
-	for name, content := range extra {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+	for _, m := range extra {
+		for name, content := range m {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return Options{
@@ -89,11 +99,10 @@ func (e *backendEnv) options(t *testing.T, extra map[string]string) Options {
 		PermissionAddress: "terraform_data.permission",
 		AWSConfig:         &e.cfg,
 		Getenv:            func(string) string { return "" },
-		Logger:            testLogger(t),
 	}
 }
 
-func copyFixture(t *testing.T, src string) string {
+func copyFixture(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
@@ -117,7 +126,7 @@ func copyFixture(t *testing.T, src string) string {
 }
 
 // writeZip writes a small zip whose content (and so hash) depends on body.
-func writeZip(t *testing.T, body string) string {
+func writeZip(t testing.TB, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "package.zip")
 	f, err := os.Create(p)
