@@ -21,6 +21,7 @@ import (
 
 	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/clierr"
+	"github.com/challengectl/challengectl/internal/lambdabuild"
 	"github.com/challengectl/challengectl/internal/limits"
 	"github.com/challengectl/challengectl/internal/naming"
 	"github.com/challengectl/challengectl/internal/tfdriver"
@@ -77,7 +78,8 @@ type Options struct {
 	Progress func(done, total int)
 	Logger   *slog.Logger
 
-	// Build turns lambda/ into a zip when PackagePath is empty.
+	// Build turns lambda/ into a zip when PackagePath is empty; default
+	// BuildPackage (internal/lambdabuild).
 	Build func(ctx context.Context, projectDir, arch string) (zipPath string, err error)
 	// TerraformOutput receives Terraform's human output (-v); nil drops it.
 	TerraformOutput io.Writer
@@ -168,7 +170,11 @@ func (o *Options) Validate() error {
 		return clierr.Usage("--terraform-dir", fmt.Sprintf("%s is not a directory", o.TerraformDir), "point it at a Terraform configuration")
 	}
 	if o.PackagePath == "" && o.Build == nil && !o.lockOnly {
-		return clierr.Usage("--package", "no Lambda package to deploy", "run challengectl build and pass --package dist/package.zip")
+		if o.ProjectDir == "" {
+			return clierr.Usage("--package", "no Lambda package to deploy and no project to build one from",
+				"pass --package dist/package.zip, or run inside a checkout holding lambda/ (or pass --project-dir)")
+		}
+		o.Build = BuildPackage
 	}
 	if o.PackagePath != "" {
 		if st, err := os.Stat(o.PackagePath); err != nil || st.IsDir() {
@@ -185,6 +191,20 @@ func (o *Options) Validate() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// BuildPackage cross-compiles lambda/ with internal/lambdabuild into the
+// project's dist/package.zip, the same zip `challengectl build` writes.
+func BuildPackage(ctx context.Context, projectDir, arch string) (string, error) {
+	res, err := lambdabuild.Build(ctx, lambdabuild.Options{
+		ProjectDir: projectDir,
+		Arch:       arch,
+		ZipPath:    filepath.Join(projectDir, "dist", "package.zip"),
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.ZipPath, nil
 }
 
 // SourceCodeHash is Lambda's source_code_hash of a zip: base64(sha256(zip)).

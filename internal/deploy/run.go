@@ -30,9 +30,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	pkg := o.PackagePath
 	if pkg == "" {
-		if o.Build == nil {
-			return nil, errors.New("no --package given and no Lambda builder available: run challengectl build and pass --package dist/package.zip")
-		}
 		log.Info("building the Lambda package", "arch", o.Arch)
 		p, err := o.Build(ctx, o.ProjectDir, o.Arch)
 		if err != nil {

@@ -81,7 +81,6 @@ func deployRun(ctx context.Context, opts *Options) error {
 	o.PackagePath = opts.Package
 	o.Arch = opts.Arch
 	o.AutoApprove, o.PlanOnly, o.AllowReplace, o.Adopt = opts.AutoApprove, opts.PlanOnly, opts.AllowReplace, opts.Adopt
-	o.Build = builder
 	log := o.Logger
 	o.Confirm = func(s deploy.PlanSummary) (bool, error) {
 		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", FormatSummary(s))
@@ -135,8 +134,3 @@ type jsonResult struct {
 	Outputs   map[string]string `json:"outputs"`
 	ElapsedMS int64             `json:"elapsed_ms"`
 }
-
-// builder builds lambda/ when no --package is given. It is replaced by
-// internal/lambdabuild once that package lands; until then deploy asks for
-// --package.
-var builder func(ctx context.Context, projectDir, arch string) (string, error)
