@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,6 +80,11 @@ func TestDeployLifecycle(t *testing.T) {
 	}
 	if n < 2 {
 		t.Errorf("state has %d versions, want ≥ 2 (two applies)", n)
+	}
+
+	// No plan file (it embeds the state, and the key) is left behind.
+	if _, err := os.Stat(filepath.Join(o.TerraformDir, ".terraform-test", "challengectl.tfplan")); !os.IsNotExist(err) {
+		t.Errorf("plan file left after deploy: %v", err)
 	}
 
 	url2, key, err := ReadOutputs(ctx, o)

@@ -51,6 +51,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer d.Cleanup()
 	res.Terraform, res.TerraformVer = d.Binary().Path, d.Binary().Version.String()
 	if err := d.WriteVars(o.Vars(pkg, hash)); err != nil {
 		return nil, err
@@ -249,6 +250,7 @@ func Destroy(ctx context.Context, o Options) (*DestroyResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer d.Cleanup()
 	if !d.HasVarFile() {
 		// Placeholders that satisfy the variable validations; a destroy
 		// never uploads the package.

@@ -162,6 +162,12 @@ func (d *Driver) UpdateVars(set map[string]any) error {
 	return d.WriteVars(vars)
 }
 
+// Cleanup removes the saved plan: a plan file embeds the prior state, and
+// with it the API key, so it never outlives the run that made it.
+func (d *Driver) Cleanup() {
+	_ = os.Remove(d.layout.PlanFile())
+}
+
 // Init runs `init -reconfigure` with the generated backend file.
 func (d *Driver) Init(ctx context.Context) error {
 	inv, opts := d.initInvocation()
@@ -271,6 +277,9 @@ func (d *Driver) wrap(ctx context.Context, step string, err error, extra string)
 	}
 	if typed := classify(err, extra); typed != err {
 		return typed
+	}
+	if be := classifyBackend(err, extra+"\n"+err.Error(), d.cfg.Backend); be != nil {
+		return be
 	}
 	msg := strings.TrimSpace(extra)
 	if msg != "" {

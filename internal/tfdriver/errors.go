@@ -138,6 +138,40 @@ func (e *AdoptError) Error() string {
 		"Adopt it with: challengectl deploy --adopt (or import it yourself: %s)", e.FunctionName, strings.Join(e.ImportArgs, " "))
 }
 
+// BackendError reports a state backend Terraform cannot use: the bucket or
+// table is missing, or the credentials may not read it (the seed's 403).
+type BackendError struct {
+	Bucket, Table string
+	Problem       string
+	Fix           string
+	Err           error
+}
+
+func (e *BackendError) Error() string {
+	return fmt.Sprintf("state backend: %s. %s", e.Problem, e.Fix)
+}
+
+func (e *BackendError) Unwrap() error { return e.Err }
+
+// classifyBackend recognises the backend failures worth a remedy.
+func classifyBackend(err error, text string, b Backend) error {
+	boot := fmt.Sprintf("create it with: challengectl bootstrap --bucket %s --table %s", b.Bucket, b.Table)
+	switch {
+	case strings.Contains(text, "NoSuchBucket") || strings.Contains(text, "S3 bucket does not exist"):
+		return &BackendError{Bucket: b.Bucket, Table: b.Table, Err: err,
+			Problem: fmt.Sprintf("the state bucket %s does not exist (region %s)", b.Bucket, b.Region), Fix: boot}
+	case strings.Contains(text, "ResourceNotFoundException") && strings.Contains(text, "DynamoDB"):
+		return &BackendError{Bucket: b.Bucket, Table: b.Table, Err: err,
+			Problem: fmt.Sprintf("the lock table %s does not exist (region %s)", b.Table, b.Region), Fix: boot}
+	case strings.Contains(text, "StatusCode: 403") || strings.Contains(text, "AccessDenied"):
+		return &BackendError{Bucket: b.Bucket, Table: b.Table, Err: err,
+			Problem: fmt.Sprintf("access denied (403) to the state bucket %s or the lock table %s", b.Bucket, b.Table),
+			Fix: "check that the credentials in use (profile, role, region) may s3:ListBucket, s3:GetObject and s3:PutObject on the bucket " +
+				"and dynamodb:GetItem, PutItem and DeleteItem on the table; a bucket owned by another account also answers 403"}
+	}
+	return nil
+}
+
 // lockInfoLine matches the "Lock Info:" block Terraform and OpenTofu print
 // when they cannot acquire the state lock.
 var lockInfoLine = regexp.MustCompile(`^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*?)\s*$`)

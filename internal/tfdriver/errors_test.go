@@ -72,3 +72,22 @@ func TestErrorMessagesSayWhatToDo(t *testing.T) {
 		t.Errorf("AdoptError: %s", ae)
 	}
 }
+
+func TestClassifyBackend(t *testing.T) {
+	b := Backend{Bucket: "acme-tf", Table: "acme-lock", Region: "eu-west-1"}
+	cases := map[string]string{
+		"Error: Failed to get existing workspaces: S3 bucket does not exist.\nNoSuchBucket":                             "challengectl bootstrap --bucket acme-tf --table acme-lock",
+		"operation error S3: ListObjectsV2, https response error StatusCode: 403, RequestID: x, api error AccessDenied": "s3:ListBucket",
+		"operation error DynamoDB: PutItem, ResourceNotFoundException: Requested resource not found":                    "lock table acme-lock does not exist",
+	}
+	for text, want := range cases {
+		err := classifyBackend(errors.New("exit status 1"), text, b)
+		var be *BackendError
+		if !errors.As(err, &be) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want a BackendError with %q", text, err, want)
+		}
+	}
+	if err := classifyBackend(errors.New("exit status 1"), "Error: Invalid reference", b); err != nil {
+		t.Errorf("unrelated error classified: %v", err)
+	}
+}
