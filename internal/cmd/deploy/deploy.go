@@ -84,7 +84,7 @@ func deployRun(ctx context.Context, opts *Options) error {
 	log := o.Logger
 	o.Confirm = func(s deploy.PlanSummary) (bool, error) {
 		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", FormatSummary(s))
-		return Confirm(ios.In, ios.ErrOut, fmt.Sprintf("Apply these changes to stage %s?", o.Stage))
+		return Confirm(ctx, ios.In, ios.ErrOut, fmt.Sprintf("Apply these changes to stage %s?", o.Stage))
 	}
 	o.Progress = func(done, total int) {
 		if done > 0 {

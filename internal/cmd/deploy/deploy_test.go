@@ -1,6 +1,11 @@
 package deploy
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +49,27 @@ func TestOutputNamesOrder(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("order = %v, want %v", got, want)
 		}
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	ctx := context.Background()
+	for in, want := range map[string]bool{"yes\n": true, "y\n": true, "YES\n": true, "no\n": false, "\n": false, "yess\n": false} {
+		var out bytes.Buffer
+		got, err := Confirm(ctx, strings.NewReader(in), &out, "Apply?")
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+		if !strings.Contains(out.String(), "Only 'yes' will be accepted") {
+			t.Errorf("prompt = %q", out.String())
+		}
+	}
+	// Ctrl-C while waiting for an answer that never comes.
+	r, w := io.Pipe()
+	defer w.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Confirm(cctx, r, io.Discard, "Apply?"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled prompt: %v", err)
 	}
 }

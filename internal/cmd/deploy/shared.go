@@ -99,14 +99,29 @@ func (s *StateFlags) DeployOptions(ctx context.Context, f *factory.Factory) (dep
 
 // Confirm asks a yes/no question on the terminal; only "yes" (or "y")
 // agrees. Callers check CanPrompt first: this never runs without a TTY.
-func Confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+// Ctrl-C while waiting (ctx cancelled) returns at once.
+func Confirm(ctx context.Context, in io.Reader, out io.Writer, question string) (bool, error) {
 	fmt.Fprintf(out, "%s Only 'yes' will be accepted: ", question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && line == "" {
-		return false, fmt.Errorf("read answer: %w", err)
+	type answer struct {
+		line string
+		err  error
 	}
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "yes" || a == "y", nil
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		return false, ctx.Err()
+	case a := <-ch:
+		if a.err != nil && a.line == "" {
+			return false, fmt.Errorf("read answer: %w", a.err)
+		}
+		s := strings.ToLower(strings.TrimSpace(a.line))
+		return s == "yes" || s == "y", nil
+	}
 }
 
 // FormatSummary renders a plan summary the way Terraform does.

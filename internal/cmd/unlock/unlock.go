@@ -85,7 +85,7 @@ func unlockRun(ctx context.Context, opts *Options) error {
 	}
 	if holder != nil && holder.ID == opts.LockID && !opts.Yes {
 		writeHolder(ios.ErrOut, holder)
-		ok, err := deploycmd.Confirm(ios.In, ios.ErrOut, "Release this lock? Do it only if that run is no longer running.")
+		ok, err := deploycmd.Confirm(ctx, ios.In, ios.ErrOut, "Release this lock? Do it only if that run is no longer running.")
 		if err != nil {
 			return err
 		}
