@@ -108,25 +108,36 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runtimeAPI is a minimal Lambda Runtime API on loopback: each started
-// process is given one event by `next` and the test waits for its
-// `/response`. Later `next` calls block until the process is stopped, as
-// an idle Lambda sandbox would.
+// runtimeAPI is a minimal Lambda Runtime API on loopback. Each started
+// process gets its own path prefix in AWS_LAMBDA_RUNTIME_API (as kumo does
+// with /_runtime/<function>), so a killed process's pending `next` can never
+// take the event meant for the next one. A process is given one event by
+// `next`; its later `next` calls block until it is stopped, as an idle
+// Lambda sandbox would.
 type runtimeAPI struct {
-	srv     *httptest.Server
-	event   []byte
-	seq     atomic.Int64
-	mu      sync.Mutex
-	waiters map[string]chan []byte
-	pending chan string // request ids to hand out, one per started process
+	srv   *httptest.Server
+	event []byte
+	seq   atomic.Int64
+	mu    sync.Mutex
+	procs map[string]*proc
+}
+
+type proc struct {
+	next chan string // the one request id to hand out
+	resp chan []byte // the answer (or "ERROR ..." for /error)
 }
 
 func newRuntimeAPI(tb testing.TB, event []byte) *runtimeAPI {
-	r := &runtimeAPI{event: event, waiters: map[string]chan []byte{}, pending: make(chan string, 1)}
+	r := &runtimeAPI{event: event, procs: map[string]*proc{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, req *http.Request) {
+	mux.HandleFunc("GET /{proc}/2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, req *http.Request) {
+		p := r.proc(req.PathValue("proc"))
+		if p == nil {
+			http.NotFound(w, req)
+			return
+		}
 		select {
-		case id := <-r.pending:
+		case id := <-p.next:
 			w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
 			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
 			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:challenge-api")
@@ -136,45 +147,51 @@ func newRuntimeAPI(tb testing.TB, event []byte) *runtimeAPI {
 		case <-req.Context().Done():
 		}
 	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.deliver(req.PathValue("id"), body)
-		w.WriteHeader(http.StatusAccepted)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.deliver(req.PathValue("id"), append([]byte("ERROR "), body...))
-		w.WriteHeader(http.StatusAccepted)
-	})
+	answer := func(prefix []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, req *http.Request) {
+			body, _ := io.ReadAll(req.Body)
+			if p := r.proc(req.PathValue("proc")); p != nil {
+				select {
+				case p.resp <- append(prefix, body...):
+				default: // a second answer for one event is ignored
+				}
+			}
+			w.WriteHeader(http.StatusAccepted)
+		}
+	}
+	mux.HandleFunc("POST /{proc}/2018-06-01/runtime/invocation/{id}/response", answer(nil))
+	mux.HandleFunc("POST /{proc}/2018-06-01/runtime/invocation/{id}/error", answer([]byte("ERROR ")))
+	mux.HandleFunc("POST /{proc}/2018-06-01/runtime/init/error", answer([]byte("INIT ERROR ")))
 	r.srv = httptest.NewServer(mux)
 	tb.Cleanup(r.srv.Close)
 	return r
 }
 
-func (r *runtimeAPI) deliver(id string, body []byte) {
+func (r *runtimeAPI) proc(name string) *proc {
 	r.mu.Lock()
-	ch := r.waiters[id]
-	delete(r.waiters, id)
-	r.mu.Unlock()
-	if ch != nil {
-		ch <- body
-	}
+	defer r.mu.Unlock()
+	return r.procs[name]
 }
 
 // invokeCold starts bin, hands it one event and returns the time from
 // process start to the answer, with the answer. The process is then killed.
 func (r *runtimeAPI) invokeCold(tb testing.TB, bin string) (time.Duration, []byte) {
 	tb.Helper()
-	id := fmt.Sprintf("cold-%d", r.seq.Add(1))
-	ch := make(chan []byte, 1)
+	name := fmt.Sprintf("p%d", r.seq.Add(1))
+	p := &proc{next: make(chan string, 1), resp: make(chan []byte, 1)}
+	p.next <- "cold-" + name
 	r.mu.Lock()
-	r.waiters[id] = ch
+	r.procs[name] = p
 	r.mu.Unlock()
-	r.pending <- id
+	defer func() {
+		r.mu.Lock()
+		delete(r.procs, name)
+		r.mu.Unlock()
+	}()
 
 	cmd := exec.Command(bin)
 	cmd.Env = []string{
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(r.srv.URL, "http://"),
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(r.srv.URL, "http://") + "/" + name,
 		"AWS_LAMBDA_FUNCTION_NAME=challenge-api",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
@@ -190,7 +207,7 @@ func (r *runtimeAPI) invokeCold(tb testing.TB, bin string) (time.Duration, []byt
 		_ = cmd.Wait()
 	}()
 	select {
-	case body := <-ch:
+	case body := <-p.resp:
 		return time.Since(start), body
 	case <-time.After(30 * time.Second):
 		tb.Fatalf("%s gave no answer through the Runtime API within 30s", bin)
