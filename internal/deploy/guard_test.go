@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,8 +63,10 @@ func TestAdoptExistingFunction(t *testing.T) {
 	e := newBackend(t)
 	ctx := context.Background()
 	lc := lambda.NewFromConfig(e.cfg)
-	// kumo servers in one process share storage: this test's own stage.
-	name := "challenge-api-adopt"
+	// kumo servers in one process share storage (also across -count runs):
+	// this run's own stage.
+	stage := "adopt" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+	name := "challenge-api-" + stage
 	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
 		Runtime:      lambdatypes.RuntimeProvidedal2023,
@@ -75,7 +78,7 @@ func TestAdoptExistingFunction(t *testing.T) {
 	}
 	// kumo 0.33 has no aliases, so the leftover permission sits on the
 	// function itself (import ID "<function>/<sid>").
-	sid := "AllowAPIGatewayInvoke-adopt-20250101"
+	sid := "AllowAPIGatewayInvoke-" + stage + "-20250101"
 	if _, err := lc.AddPermission(ctx, &lambda.AddPermissionInput{
 		FunctionName: aws.String(name), StatementId: aws.String(sid),
 		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("apigateway.amazonaws.com"),
@@ -83,7 +86,7 @@ func TestAdoptExistingFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := e.options(t, map[string]string{"permission.tf": `resource "terraform_data" "permission" { input = "invoke" }` + "\n"})
-	o.Stage = "adopt"
+	o.Stage = stage
 	_, err := Run(ctx, o)
 	var ae *tfdriver.AdoptError
 	if !errors.As(err, &ae) {
