@@ -144,3 +144,23 @@ type funcStep struct {
 func (f funcStep) String() string                { return f.name }
 func (f funcStep) Run(ctx context.Context) error { return f.run(ctx) }
 func (f funcStep) GoString() string              { return fmt.Sprintf("pipeline.Func(%q)", f.name) }
+
+// Described adapts a function that also reports a one-line detail for the
+// summary (what was built, where the API listens, how many checks passed).
+func Described(name string, run func(context.Context) (string, error)) Step {
+	return &describedStep{name: name, run: run}
+}
+
+type describedStep struct {
+	name   string
+	run    func(context.Context) (string, error)
+	detail string
+}
+
+func (d *describedStep) String() string { return d.name }
+func (d *describedStep) Run(ctx context.Context) error {
+	detail, err := d.run(ctx)
+	d.detail = detail
+	return err
+}
+func (d *describedStep) Detail() string { return d.detail }

@@ -76,3 +76,12 @@ func TestLoggingMiddleware(t *testing.T) {
 		t.Fatalf("err=%v log=%q", err, buf.String())
 	}
 }
+
+func TestDescribedDetail(t *testing.T) {
+	results, err := Run(context.Background(), []Step{
+		Described("build", func(context.Context) (string, error) { return "bootstrap 2.4 MiB", nil }),
+	})
+	if err != nil || results[0].Detail != "bootstrap 2.4 MiB" {
+		t.Fatalf("err=%v results=%+v", err, results)
+	}
+}

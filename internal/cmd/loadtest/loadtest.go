@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/challengectl/challengectl/internal/clierr"
+	deploycmd "github.com/challengectl/challengectl/internal/cmd/deploy"
 	smokecmd "github.com/challengectl/challengectl/internal/cmd/smoke"
 	"github.com/challengectl/challengectl/internal/factory"
 	"github.com/challengectl/challengectl/internal/limits"
@@ -24,10 +25,6 @@ import (
 	"github.com/challengectl/challengectl/internal/render"
 	"github.com/challengectl/challengectl/internal/secret"
 )
-
-// ResolveTarget finds the URL and key from the deployment when neither
-// flags nor environment give them; wired by the lead like smoke's.
-var ResolveTarget func(ctx context.Context, f *factory.Factory) (url, key string, err error)
 
 // Options of the loadtest command.
 type Options struct {
@@ -51,9 +48,9 @@ type Options struct {
 // NewCmdLoadtest builds the command; runF replaces the run in flag tests.
 func NewCmdLoadtest(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Factory: f}
-	if ResolveTarget != nil {
-		opts.ResolveTarget = func(ctx context.Context) (string, string, error) { return ResolveTarget(ctx, f) }
-	}
+	// Without --url/--api-key or their environment variables, the target is
+	// the current stage's deployment (its Terraform outputs).
+	opts.ResolveTarget = func(ctx context.Context) (string, string, error) { return deploycmd.ResolveTarget(ctx, f) }
 	d := limits.Default()
 	defRate, defBurst := lt.Effective(d)
 	cmd := &cobra.Command{

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/challengectl/challengectl/internal/clierr"
+	deploycmd "github.com/challengectl/challengectl/internal/cmd/deploy"
 	"github.com/challengectl/challengectl/internal/factory"
 	"github.com/challengectl/challengectl/internal/render"
 	"github.com/challengectl/challengectl/internal/secret"
@@ -25,12 +26,6 @@ const (
 	EnvKey = "CHALLENGECTL_API_KEY"
 )
 
-// ResolveTarget finds the URL and key when neither flags nor environment
-// give them: the current stage's Terraform outputs. It is wired by the
-// package that reads those outputs (the lead sets it at init); nil means
-// "not available", and the command then asks for --url.
-var ResolveTarget func(ctx context.Context, f *factory.Factory) (url, key string, err error)
-
 // Options of the smoke command.
 type Options struct {
 	Factory *factory.Factory
@@ -39,7 +34,7 @@ type Options struct {
 	Name    string
 	Timeout time.Duration
 
-	// ResolveTarget defaults to the package-level ResolveTarget.
+	// ResolveTarget defaults to reading the stage's Terraform outputs.
 	ResolveTarget func(ctx context.Context) (url, key string, err error)
 	HTTPClient    *http.Client
 }
@@ -47,9 +42,9 @@ type Options struct {
 // NewCmdSmoke builds the command; runF replaces the run in flag tests.
 func NewCmdSmoke(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Factory: f}
-	if ResolveTarget != nil {
-		opts.ResolveTarget = func(ctx context.Context) (string, string, error) { return ResolveTarget(ctx, f) }
-	}
+	// Without --url/--api-key or their environment variables, the target is
+	// the current stage's deployment (its Terraform outputs).
+	opts.ResolveTarget = func(ctx context.Context) (string, string, error) { return deploycmd.ResolveTarget(ctx, f) }
 	cmd := &cobra.Command{
 		Use:   "smoke [--url URL --api-key KEY] [--name NAME] [--timeout 60s]",
 		Short: "Check that the API answers /health, /hello and refuses requests without a key",
