@@ -104,7 +104,14 @@ func (o *Options) validate() error {
 func Target(ctx context.Context, url, key string, resolve func(context.Context) (string, string, error)) (string, string, error) {
 	if (url == "" || key == "") && resolve != nil {
 		u, k, err := resolve(ctx)
-		if err != nil {
+		var usage *clierr.UsageError
+		switch {
+		case errors.As(err, &usage) && url == "":
+			// No deployment to read from: say so, naming --url.
+			return "", "", err
+		case errors.As(err, &usage):
+			// The URL was given; the checks below name the missing key.
+		case err != nil:
 			return "", "", fmt.Errorf("find the API URL and key from the deployment: %w", err)
 		}
 		if url == "" {
