@@ -4,8 +4,10 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/challengectl/challengectl/internal/app.version=$(VERSION) \
-	-X github.com/challengectl/challengectl/internal/app.commit=$(COMMIT)
+	-X github.com/challengectl/challengectl/internal/app.commit=$(COMMIT) \
+	-X github.com/challengectl/challengectl/internal/app.date=$(DATE)
 
 .PHONY: all build local ci-local test unit fmt-check vet tools bench clean
 

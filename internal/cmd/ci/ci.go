@@ -26,13 +26,19 @@ import (
 type Options struct {
 	Factory *factory.Factory
 
-	Target       string
-	Loadtest     bool
-	Requests     int
-	Concurrency  int
-	Workers      int
-	SmokeTimeout time.Duration
-	AWS          AWSOptions
+	Target   string
+	Loadtest bool
+	// ExpectThrottle fails the loadtest step when no 429 was seen. It
+	// defaults to on for local, whose buckets are exact, and off for aws,
+	// where AWS treats limits as targets and a deploy should not fail
+	// because AWS was generous.
+	ExpectThrottle    bool
+	expectThrottleSet bool
+	Requests          int
+	Concurrency       int
+	Workers           int
+	SmokeTimeout      time.Duration
+	AWS               AWSOptions
 }
 
 // NewCmdCI builds the command; runF replaces the run in flag tests.
@@ -51,6 +57,7 @@ Under GitHub Actions the API key is masked first, and the job summary and the
 step output api_url are written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.expectThrottleSet = cmd.Flags().Changed("expect-throttle")
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -63,6 +70,7 @@ step output api_url are written.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Target, "target", "local", "where to run: local or aws")
 	fl.BoolVar(&opts.Loadtest, "loadtest", false, "on aws, also run the loadtest (always on for local)")
+	fl.BoolVar(&opts.ExpectThrottle, "expect-throttle", false, "fail the loadtest step unless it saw HTTP 429s (default: on for local, off for aws)")
 	fl.IntVar(&opts.Requests, "requests", 300, "loadtest requests")
 	fl.IntVar(&opts.Concurrency, "concurrency", 50, "loadtest concurrency")
 	fl.IntVar(&opts.Workers, "workers", 0, "local Lambda worker processes (default: number of CPUs)")
@@ -97,6 +105,10 @@ func ciRun(ctx context.Context, o *Options) error {
 	log := f.Logger()
 	load := ci.DefaultLoad()
 	load.Requests, load.Concurrency = o.Requests, o.Concurrency
+	load.ExpectThrottle = o.Target == "local"
+	if o.expectThrottleSet {
+		load.ExpectThrottle = o.ExpectThrottle
+	}
 
 	var (
 		steps []pipeline.Step

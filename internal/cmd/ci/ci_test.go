@@ -32,6 +32,11 @@ func TestFlags(t *testing.T) {
 					t.Errorf("aws flags: %+v", o)
 				}
 			}},
+		{name: "expect-throttle given", args: []string{"--target", "aws", "--expect-throttle"}, check: func(t *testing.T, o *Options) {
+			if !o.ExpectThrottle || !o.expectThrottleSet {
+				t.Errorf("expect-throttle not recorded: %+v", o)
+			}
+		}},
 		{name: "bad target", args: []string{"--target", "gcp"}, wantErr: "--target"},
 		{name: "zero requests", args: []string{"--requests", "0"}, wantErr: "--requests"},
 		{name: "zero concurrency", args: []string{"--concurrency", "0"}, wantErr: "--concurrency"},
