@@ -10,6 +10,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/challengectl/challengectl/internal/clierr"
+	bootstrapcmd "github.com/challengectl/challengectl/internal/cmd/bootstrap"
+	buildcmd "github.com/challengectl/challengectl/internal/cmd/build"
+	cicmd "github.com/challengectl/challengectl/internal/cmd/ci"
+	deploycmd "github.com/challengectl/challengectl/internal/cmd/deploy"
+	destroycmd "github.com/challengectl/challengectl/internal/cmd/destroy"
+	loadtestcmd "github.com/challengectl/challengectl/internal/cmd/loadtest"
+	localcmd "github.com/challengectl/challengectl/internal/cmd/local"
+	outputscmd "github.com/challengectl/challengectl/internal/cmd/outputs"
+	smokecmd "github.com/challengectl/challengectl/internal/cmd/smoke"
+	unlockcmd "github.com/challengectl/challengectl/internal/cmd/unlock"
 	versioncmd "github.com/challengectl/challengectl/internal/cmd/version"
 	"github.com/challengectl/challengectl/internal/factory"
 )
@@ -67,17 +77,24 @@ load-tests it. "challengectl local" runs the same API on this machine.`,
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour (env NO_COLOR)")
 	cmd.MarkFlagsMutuallyExclusive("verbose", "quiet")
 
-	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
-	for _, add := range subcommands {
-		cmd.AddCommand(add(f))
-	}
-	cmd.AddCommand(newCmdCompletion(f))
+	// Every command, listed here rather than registered from init functions,
+	// so the tree is built from the factory alone and nothing is global.
+	cmd.AddCommand(
+		bootstrapcmd.NewCmdBootstrap(f, nil),
+		buildcmd.NewCmdBuild(f, nil),
+		deploycmd.NewCmdDeploy(f, nil),
+		outputscmd.NewCmdOutputs(f, nil),
+		destroycmd.NewCmdDestroy(f, nil),
+		unlockcmd.NewCmdUnlock(f, nil),
+		smokecmd.NewCmdSmoke(f, nil),
+		loadtestcmd.NewCmdLoadtest(f, nil),
+		localcmd.NewCmdLocal(f, nil),
+		cicmd.NewCmdCI(f, nil),
+		versioncmd.NewCmdVersion(f, nil),
+		newCmdCompletion(f),
+	)
 	return cmd
 }
-
-// subcommands is filled by the register_*.go files of this package, one per
-// command package, so adding a command touches one new file.
-var subcommands []func(*factory.Factory) *cobra.Command
 
 // applyEnv fills every global flag that was not given on the command line
 // from its environment fallbacks.
