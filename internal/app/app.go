@@ -64,7 +64,10 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 		err = &clierr.UsageError{Msg: err.Error(), Fix: "see challengectl --help"}
 	}
 	code := clierr.ExitCode(err, interrupted.Load())
-	if err != nil && !clierr.IsSilent(err) && !(code == clierr.ExitInterrupted && errors.Is(err, context.Canceled)) {
+	// An interruption was announced when the signal came; repeating
+	// "interrupted" or "context canceled" as an error adds nothing.
+	quietStop := code == clierr.ExitInterrupted && (errors.Is(err, context.Canceled) || errors.Is(err, clierr.ErrInterrupted))
+	if err != nil && !clierr.IsSilent(err) && !quietStop {
 		fmt.Fprintf(f.IOStreams.ErrOut, "Error: %v\n", err)
 	}
 	return code
