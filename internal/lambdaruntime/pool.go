@@ -247,14 +247,17 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case <-timer.C:
 		return nil, fmt.Errorf("invocation %s: %w within the function timeout (%s)", j.id, ErrNoWorker, p.o.Timeout)
 	}
-	// The worker that received the job sets its deadline before anything
-	// else; the wait is a few hundred nanoseconds.
-	<-j.started
-	timer.Reset(time.Until(j.deadline))
+	// A worker holds the job from now on. Its deadline runs from the
+	// hand-off; the worker computes the same deadline for the runtime, a
+	// few microseconds apart. Not waiting here for the worker to publish
+	// its own (j.started) spares every invocation a park and a wakeup of
+	// this goroutine, often on another thread.
+	timer.Reset(p.o.Timeout)
 	select {
 	case r := <-j.done:
 		return r.payload, r.err
 	case <-timer.C:
+		<-j.started // j.worker is set (long since: this is the timeout)
 		j.worker.killForTimeout(j)
 		return nil, fmt.Errorf("invocation %s: %w after %s", j.id, ErrTimeout, p.o.Timeout)
 	case <-ctx.Done():
