@@ -36,7 +36,7 @@ type worker struct {
 	slot int
 	cmd  *exec.Cmd
 	ln   net.Listener
-	srv  *http.Server
+	api  *apiServer
 	addr string // host:port, its AWS_LAMBDA_RUNTIME_API
 	tail *tailWriter
 	// out is the read end of the function's stdout/stderr pipe; outDone
@@ -78,8 +78,8 @@ func (p *Pool) spawn(slot int) (*worker, error) {
 	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/response", w.handleResponse)
 	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/error", w.handleError)
 	mux.HandleFunc("POST "+apiPrefix+"/init/error", w.handleInitError)
-	w.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = w.srv.Serve(ln) }()
+	w.api = newAPIServer(ln, mux)
+	go w.api.serve()
 
 	n := p.spawned.Add(1)
 	cmd := exec.Command(p.o.BinaryPath, p.o.Args...)
@@ -91,7 +91,7 @@ func (p *Pool) spawn(slot int) (*worker, error) {
 	// on every invocation.
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		_ = w.srv.Close()
+		w.api.close()
 		return nil, fmt.Errorf("lambda worker output pipe: %w", err)
 	}
 	cmd.Stdout = pw
@@ -101,7 +101,7 @@ func (p *Pool) spawn(slot int) (*worker, error) {
 	_ = pw.Close() // the child holds its own copy
 	if err != nil {
 		_ = pr.Close()
-		_ = w.srv.Close()
+		w.api.close()
 		return nil, fmt.Errorf("start lambda worker %s: %w", p.o.BinaryPath, err)
 	}
 	w.out = pr
@@ -181,7 +181,7 @@ func (w *worker) wait() string {
 	if err != nil {
 		status = err.Error()
 	}
-	_ = w.srv.Close()
+	w.api.close()
 	w.mu.Lock()
 	w.status = status
 	j := w.current
@@ -227,6 +227,17 @@ func (w *worker) handleNext(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.mu.Lock()
+	if w.status != "" {
+		// The process exited while this request waited for a job, and
+		// wait() has already failed what it held: fail this one too
+		// rather than leave it to the timeout.
+		status := w.status
+		w.mu.Unlock()
+		j.worker = w
+		close(j.started)
+		j.finish(result{err: &CrashError{RequestID: j.id, Worker: w.slot, PID: w.pid(), Status: status, Stderr: w.tail.String()}})
+		return
+	}
 	if old := w.current; old != nil {
 		// The runtime asked for more work without answering: the
 		// previous invocation will never get a result.
