@@ -51,15 +51,31 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			// kumo starts the AWS emulator in-process for the rest of the
-			// script and exports its URL as $KUMO_URL.
+			// kumo starts the AWS emulator for the rest of the script and
+			// exports its URL as $KUMO_URL. It runs the pinned binary, one
+			// process per script, so scripts never share storage (in-process
+			// servers do) and -count=N works; without the binary, and when
+			// tools are not required, it falls back to an in-process server.
 			"kumo": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 0 {
 					ts.Fatalf("usage: kumo")
 				}
-				srv := kumo.NewServer()
-				ts.Defer(srv.Close)
-				ts.Setenv("KUMO_URL", srv.URL)
+				bin := filepath.Join(testtools.Dir(t), "kumo")
+				if _, err := os.Stat(bin); err != nil {
+					if testtools.Required() {
+						ts.Fatalf("%s is not built; run `make tools`", bin)
+					}
+					srv := kumo.NewServer()
+					ts.Defer(srv.Close)
+					ts.Setenv("KUMO_URL", srv.URL)
+					return
+				}
+				dir := ts.MkAbs(".kumo") // its working folder, out of the script's way
+				ts.Check(os.MkdirAll(dir, 0o755))
+				addr, stop, err := testtools.StartKumo(bin, dir)
+				ts.Check(err)
+				ts.Defer(stop)
+				ts.Setenv("KUMO_URL", "http://"+addr)
 			},
 		},
 	})

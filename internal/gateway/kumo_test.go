@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,42 +26,10 @@ import (
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
-// kumoServer runs the pinned kumo binary on a free loopback port. Its
-// execute-api calls its own Lambda invoke endpoint at KUMO_HOST:KUMO_PORT, so
-// the binary (not the in-process server) is needed for this path.
-func kumoServer(t *testing.T) string {
-	t.Helper()
-	bin := testtools.Path(t, "kumo")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	_ = ln.Close()
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", port)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "KUMO_HOST=127.0.0.1", "KUMO_PORT="+port)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := "127.0.0.1:" + port
-	// Bounded wait for the port to accept connections.
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("kumo did not listen on %s: %v\n%s", addr, err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return addr
-}
+// kumoServer runs the pinned kumo binary: its execute-api calls its own
+// Lambda invoke endpoint at KUMO_HOST:KUMO_PORT, so the binary (not the
+// in-process server) is needed for this path.
+func kumoServer(t *testing.T) string { return testtools.KumoProcess(t) }
 
 // runtimeProcess starts a bootstrap against kumo's Runtime API for fn, as
 // Lambda would start it against its own.
