@@ -91,7 +91,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	res.Summary, res.Changes = plan.Summary, plan.Changes
-	res.NoChanges = plan.Summary.NoChanges()
+	res.NoChanges = plan.Summary.NoChanges() && !plan.OutputsChange()
 	if err := tfdriver.Guard(plan, guarded); err != nil {
 		if !o.AllowReplace {
 			return res, err

@@ -189,3 +189,19 @@ func Guard(p *Plan, guarded []string) error {
 	}
 	return &GuardError{Changes: bad}
 }
+
+// OutputsChange reports whether the plan changes any root output. A plan
+// with no resource change can still change outputs (a new variable value
+// behind an output); it must be applied, or the state keeps the old values
+// and `outputs`, smoke and loadtest read stale ones.
+func (p *Plan) OutputsChange() bool {
+	if p.Raw == nil {
+		return false
+	}
+	for _, oc := range p.Raw.OutputChanges {
+		if oc != nil && !oc.Actions.NoOp() {
+			return true
+		}
+	}
+	return false
+}
