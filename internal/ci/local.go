@@ -158,13 +158,7 @@ func smokeStep(st *State, name string, timeout time.Duration, log *slog.Logger) 
 			return "", err
 		}
 		st.Smoke = rep
-		passed := 0
-		for _, c := range rep.Checks {
-			if c.Passed {
-				passed++
-			}
-		}
-		detail := fmt.Sprintf("%d/%d checks passed", passed, len(rep.Checks))
+		detail := fmt.Sprintf("%d/%d checks passed", rep.PassedChecks(), len(rep.Checks))
 		if !rep.Passed {
 			return detail, errors.New(failedChecks(rep))
 		}

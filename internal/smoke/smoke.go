@@ -74,6 +74,17 @@ type Report struct {
 	Checks []Check `json:"checks"`
 }
 
+// PassedChecks counts the checks that passed.
+func (r *Report) PassedChecks() int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Passed {
+			n++
+		}
+	}
+	return n
+}
+
 // InputError is an invalid option.
 type InputError struct {
 	Field string // "URL", "APIKey", "Timeout"

@@ -17,9 +17,11 @@ import (
 	"github.com/challengectl/challengectl/internal/factory"
 	"github.com/challengectl/challengectl/internal/ghactions"
 	"github.com/challengectl/challengectl/internal/limits"
+	"github.com/challengectl/challengectl/internal/loadtest"
 	"github.com/challengectl/challengectl/internal/pipeline"
 	"github.com/challengectl/challengectl/internal/render"
 	"github.com/challengectl/challengectl/internal/secret"
+	"github.com/challengectl/challengectl/internal/smoke"
 )
 
 // Options of the ci command.
@@ -186,20 +188,14 @@ type summary struct {
 	Error    string            `json:"error,omitempty"`
 	APIURL   string            `json:"api_url,omitempty"`
 	Steps    []pipeline.Result `json:"steps"`
-	Smoke    any               `json:"smoke,omitempty"`
-	Loadtest any               `json:"loadtest,omitempty"`
+	Smoke    *smoke.Report     `json:"smoke,omitempty"`
+	Loadtest *loadtest.Result  `json:"loadtest,omitempty"`
 }
 
 func summaryDoc(target string, results []pipeline.Result, st *ci.State, err error) summary {
-	s := summary{Target: target, Passed: err == nil, APIURL: st.APIURL, Steps: results}
+	s := summary{Target: target, Passed: err == nil, APIURL: st.APIURL, Steps: results, Smoke: st.Smoke, Loadtest: st.Loadtest}
 	if err != nil {
 		s.Error = err.Error()
-	}
-	if st.Smoke != nil {
-		s.Smoke = st.Smoke
-	}
-	if st.Loadtest != nil {
-		s.Loadtest = st.Loadtest
 	}
 	return s
 }
@@ -223,13 +219,7 @@ func printSummary(w io.Writer, target string, results []pipeline.Result, st *ci.
 		fmt.Fprintf(w, "API key: %s\n", secret.Mask(st.APIKey))
 	}
 	if st.Smoke != nil {
-		passed := 0
-		for _, c := range st.Smoke.Checks {
-			if c.Passed {
-				passed++
-			}
-		}
-		fmt.Fprintf(w, "Smoke: %d/%d checks passed\n", passed, len(st.Smoke.Checks))
+		fmt.Fprintf(w, "Smoke: %d/%d checks passed\n", st.Smoke.PassedChecks(), len(st.Smoke.Checks))
 	}
 	if lt := st.Loadtest; lt != nil {
 		fmt.Fprintf(w, "Loadtest: %d requests, %s; 429s observed %d, predicted %d; p50 %.2f ms, p99 %.2f ms\n",
