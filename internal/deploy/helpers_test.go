@@ -3,7 +3,6 @@ package deploy
 import (
 	"archive/zip"
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -105,21 +104,7 @@ func (e *backendEnv) optionsB(t testing.TB, extra ...map[string]string) Options 
 func copyFixture(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	return dst
