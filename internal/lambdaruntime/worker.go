@@ -285,16 +285,26 @@ func accepted(rw http.ResponseWriter) {
 	_, _ = io.WriteString(rw, `{"status":"OK"}`)
 }
 
-func (w *worker) handleResponse(rw http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// takePosted reads the body of a /response or /error post and takes the
+// invocation it answers. ok is false when there is nothing more to do: the
+// runtime died mid-post (wait() reports the crash) or the ID is unknown
+// (answered here with Lambda's InvalidRequestID).
+func (w *worker) takePosted(rw http.ResponseWriter, r *http.Request) (id string, body []byte, j *job, ok bool) {
+	id = r.PathValue("id")
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseBytes+1))
 	if err != nil {
-		// The runtime died mid-post; wait() reports the crash.
-		return
+		return id, nil, nil, false
 	}
-	j := w.take(id)
-	if j == nil {
+	if j = w.take(id); j == nil {
 		runtimeError(rw, http.StatusBadRequest, "InvalidRequestID", "no invocation "+id+" is in progress on this runtime")
+		return id, nil, nil, false
+	}
+	return id, body, j, true
+}
+
+func (w *worker) handleResponse(rw http.ResponseWriter, r *http.Request) {
+	id, body, j, ok := w.takePosted(rw, r)
+	if !ok {
 		return
 	}
 	if len(body) > MaxResponseBytes {
@@ -334,14 +344,8 @@ func fillFunctionError(fe *FunctionError, raw []byte) {
 }
 
 func (w *worker) handleError(rw http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseBytes+1))
-	if err != nil {
-		return
-	}
-	j := w.take(id)
-	if j == nil {
-		runtimeError(rw, http.StatusBadRequest, "InvalidRequestID", "no invocation "+id+" is in progress on this runtime")
+	id, body, j, ok := w.takePosted(rw, r)
+	if !ok {
 		return
 	}
 	fe := &FunctionError{RequestID: id, Type: r.Header.Get(hdrErrorType), Payload: body}
