@@ -90,6 +90,9 @@ type Gateway struct {
 	apiID     string
 	timeout   time.Duration
 	now       func() time.Time
+	// bucketsMu makes taking a token from the key and the stage buckets
+	// one step; see allow.
+	bucketsMu sync.Mutex
 }
 
 // keyState is one API key's usage-plan bucket and quota counter.
@@ -253,17 +256,22 @@ func periodStart(t time.Time, period string) time.Time {
 
 // allow takes a token from the key's bucket and the stage's bucket, or from
 // neither: a request refused by one bucket does not spend the other's token.
-func (g *Gateway) allow(k *keyState, now time.Time) bool {
-	rk := k.bucket.ReserveN(now, 1)
-	if !rk.OK() || rk.DelayFrom(now) > 0 {
-		rk.CancelAt(now)
+//
+// Both buckets are checked and taken under one lock, with the clock read
+// inside it. Reserving and cancelling instead loses tokens under overload:
+// every refused reservation moves the limiter's last event into the future,
+// so a later cancel restores less than it took, and the stage fell well
+// below its rate while flooded (TestThrottleAccuracy). The lock also keeps
+// the time each limiter sees from going backwards between goroutines.
+func (g *Gateway) allow(k *keyState) bool {
+	g.bucketsMu.Lock()
+	defer g.bucketsMu.Unlock()
+	now := g.now()
+	if k.bucket.TokensAt(now) < 1 || g.stage.TokensAt(now) < 1 {
 		return false
 	}
-	rs := g.stage.ReserveN(now, 1)
-	if !rs.OK() || rs.DelayFrom(now) > 0 {
-		rs.CancelAt(now)
-		rk.CancelAt(now)
-		return false
-	}
+	// Both have a token: neither AllowN can fail now.
+	k.bucket.AllowN(now, 1)
+	g.stage.AllowN(now, 1)
 	return true
 }

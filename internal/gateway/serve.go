@@ -90,7 +90,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gatewayError(w, http.StatusTooManyRequests, typeQuota, msgQuota)
 		return
 	}
-	if !g.allow(key, now) {
+	if !g.allow(key) {
 		key.giveBackQuota()
 		c.throttled.Add(1)
 		gatewayError(w, http.StatusTooManyRequests, typeThrottled, msgThrottled)
