@@ -241,9 +241,20 @@ func TestEventMatchesKumo(t *testing.T) {
 	}
 	t.Logf("kumo path=%q requestContext.path=%q (known kumo deviation)", theirs.Path, theirs.RequestContext.Path)
 
-	// The root resource.
+	// The root resource. AWS routes the stage root to "/" with no path
+	// parameters ({proxy+} needs at least one segment): ours must always.
 	theirsRoot := echo(t, kumoGet(t, addr, apiID, "/prod", hdr))
 	mineRoot := echo(t, do(t, "GET", ours.url, nil, hdr))
+	if mineRoot.Resource != "/" || mineRoot.PathParameters != nil {
+		t.Errorf("our root event: resource %q, pathParameters %#v; want \"/\" and none", mineRoot.Resource, mineRoot.PathParameters)
+	}
+	// kumo 0.33 scores "/" and "/{proxy+}" equally for the root and keeps
+	// whichever its resource map yields first, so it sometimes routes the
+	// root to {proxy+} with proxy="". Compare with kumo when it picked "/".
+	if theirsRoot.Resource == "/{proxy+}" {
+		t.Logf("kumo routed the root to /{proxy+} (its tie-break varies run to run); compared with AWS's rule only")
+		return
+	}
 	same("root resource", theirsRoot.Resource, mineRoot.Resource)
 	same("root pathParameters", theirsRoot.PathParameters, mineRoot.PathParameters)
 }
