@@ -229,9 +229,14 @@ func TestRunAgainstRateLimiter(t *testing.T) {
 }
 
 func TestRunRetry429(t *testing.T) {
-	// The server refuses its first 20 sends, then accepts everything: the
-	// 10 requests' first sends are all refused, and with up to 10 retries
-	// every request must eventually succeed, after 20 retry sends in all.
+	// The server refuses its first 20 sends, then accepts everything. With
+	// up to 10 retries every request must eventually succeed, and there are
+	// 30 sends in all, 20 of them retries. Which requests took the refusals
+	// depends on scheduling: usually each request is refused once, but a
+	// fast request can be refused twice while a late one's first send
+	// already lands after the 20th and is never retried. So the per-request
+	// split is not asserted, only the totals and that every retried request
+	// succeeded (CI once saw 9 retried requests with 20 retry sends).
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) <= 20 {
@@ -250,8 +255,8 @@ func TestRunRetry429(t *testing.T) {
 		t.Errorf("final status counts %v, want 10 × 200", res.StatusCounts)
 	}
 	r := res.Retries
-	if r.Retried != 10 || r.Succeeded != 10 || r.GaveUp != 0 || r.Attempts != 20 || r.Max != 10 {
-		t.Errorf("retries %+v, want 10 retried, 20 retry sends, 10 succeeded", r)
+	if r.Retried < 1 || r.Retried > 10 || r.Succeeded != r.Retried || r.GaveUp != 0 || r.Attempts != 20 || r.Max != 10 {
+		t.Errorf("retries %+v, want 1-10 retried, all of them succeeded, 20 retry sends", r)
 	}
 	if res.Throttle.Observed != 20 || res.Throttle.Sends != 30 {
 		t.Errorf("throttle %+v, want 20 observed of 30 sends", res.Throttle)
