@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X github.com/challengectl/challengectl/internal/app.version=$(
 	-X github.com/challengectl/challengectl/internal/app.commit=$(COMMIT) \
 	-X github.com/challengectl/challengectl/internal/app.date=$(DATE)
 
-.PHONY: all build local ci-local test unit fmt-check vet tools bench clean
+.PHONY: all build local ci-local test unit fmt-check vet lint tools bench clean
 
 all: build
 
@@ -42,8 +42,15 @@ fmt-check: $(BIN)/tofu
 vet:
 	$(GO) vet ./...
 
+## lint: staticcheck, pinned in tools/staticcheck
+lint: $(BIN)/staticcheck
+	$(BIN)/staticcheck ./...
+
+$(BIN)/staticcheck: tools/staticcheck/go.mod tools/staticcheck/go.sum
+	cd tools/staticcheck && $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
 ## test: everything CI checks
-test: fmt-check vet tools
+test: fmt-check vet lint tools
 	CHALLENGECTL_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./...
 
 ## unit: the tests alone, with whatever tools are already built

@@ -882,9 +882,7 @@ func (c *checker) iam() {
 		if a := attr(role, "managed_policy_arns"); a != nil {
 			c.fail(c.lambda, a.SrcRange, "aws_iam_role.this: managed_policy_arns are not allowed; use the inline, scoped policy")
 		}
-		for _, ip := range childBlocks(role, "inline_policy") {
-			policies = append(policies, ip)
-		}
+		policies = append(policies, childBlocks(role, "inline_policy")...)
 	}
 	if len(policies) == 0 {
 		c.fail(c.lambda, hcl.Range{}, "no IAM policy lets the function write its logs")

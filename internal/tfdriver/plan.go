@@ -181,7 +181,7 @@ func Guard(p *Plan, guarded []string) error {
 			continue
 		}
 		if slices.ContainsFunc(guarded, func(g string) bool { return matches(c.Address, g) }) {
-			bad = append(bad, GuardedChange{Address: c.Address, Action: c.Action, Reason: c.Reason})
+			bad = append(bad, GuardedChange(c))
 		}
 	}
 	if len(bad) == 0 {
