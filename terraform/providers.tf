@@ -5,8 +5,11 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.0"
+      source = "hashicorp/aws"
+      # 5.26.0 is the first release whose runtime validation accepts
+      # provided.al2023 (hashicorp/terraform-provider-aws#34360); older 5.x
+      # fail the plan with "expected runtime to be one of [...]".
+      version = "~> 5.26"
     }
   }
 }

@@ -46,7 +46,7 @@ var rules = []struct {
 }{
 	{Rule{"backend-s3-partial", `the root declares backend "s3" {} with no settings (deploy passes them at init)`}, (*checker).backend},
 	{Rule{"required-version", "required_version admits no Terraform older than 1.6.0"}, (*checker).requiredVersion},
-	{Rule{"aws-provider-version", "required_providers pins hashicorp/aws to 5.x"}, (*checker).providerVersion},
+	{Rule{"aws-provider-version", "required_providers pins hashicorp/aws to 5.x, 5.26 or later"}, (*checker).providerVersion},
 	{Rule{"provider-region", "the AWS provider's region is var.region, and no module looks the region up (data aws_region)"}, (*checker).providerRegion},
 	{Rule{"provider-default-tags", "default_tags carry managed-by=challengectl, app and stage"}, (*checker).defaultTags},
 	{Rule{"provider-endpoints", "endpoint_url, when set, sends apigateway, lambda, iam, sts, logs, s3 and dynamodb to the emulator with its switches"}, (*checker).endpoints},
@@ -283,7 +283,7 @@ func (c *checker) providerVersion() {
 			}
 			v, err := newEvaluator(c.root, nil).eval(a.Expr)
 			if err != nil || !v.Type().IsObjectType() || !v.Type().HasAttribute("source") || !v.Type().HasAttribute("version") {
-				c.fail(c.root, a.SrcRange, "required_providers.aws must be { source = \"hashicorp/aws\", version = \"~> 5.0\" }")
+				c.fail(c.root, a.SrcRange, "required_providers.aws must be { source = \"hashicorp/aws\", version = \"~> 5.26\" }")
 				return
 			}
 			if src := v.GetAttr("source"); src.Type() != cty.String || !src.IsKnown() || src.IsNull() || src.AsString() != "hashicorp/aws" {
@@ -299,9 +299,11 @@ func (c *checker) providerVersion() {
 				c.fail(c.root, a.SrcRange, "required_providers.aws.version: %v", err)
 				return
 			}
-			for _, bad := range []string{"4.67.0", "6.0.0"} {
+			// 5.25.0 is the last release whose aws_lambda_function runtime
+			// validation rejects provided.al2023.
+			for _, bad := range []string{"4.67.0", "5.0.0", "5.25.0", "6.0.0"} {
 				if cs.Check(version.Must(version.NewVersion(bad))) {
-					c.fail(c.root, a.SrcRange, "required_providers.aws.version %q admits %s; pin 5.x (~> 5.0)", cs, bad)
+					c.fail(c.root, a.SrcRange, "required_providers.aws.version %q admits %s; pin 5.26 or a later 5.x (~> 5.26)", cs, bad)
 				}
 			}
 			if !cs.Check(version.Must(version.NewVersion("5.100.0"))) {

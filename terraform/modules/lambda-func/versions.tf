@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0"
+      source = "hashicorp/aws"
+      # provided.al2023 passes the provider's runtime validation from 5.26.0.
+      version = ">= 5.26"
     }
   }
 }
