@@ -128,7 +128,12 @@ func Target(ctx context.Context, url, key string, resolve func(context.Context) 
 		return "", "", clierr.Usage("--api-key", "no API key", "pass --api-key or set "+EnvKey)
 	}
 	if err := smokelib.ValidateURL(url); err != nil {
-		return "", "", clierr.Usage("--url", err.Error(), "")
+		msg := err.Error()
+		var ie *smokelib.InputError
+		if errors.As(err, &ie) {
+			msg = ie.Msg // without the package's "smoke: URL:" prefix
+		}
+		return "", "", clierr.Usage("--url", msg, "")
 	}
 	return url, key, nil
 }
