@@ -46,6 +46,10 @@ type FindOptions struct {
 	// InstallTimeout bounds the download (default 2 minutes).
 	InstallTimeout time.Duration
 	Logger         *slog.Logger
+
+	// armoredPublicKey replaces HashiCorp's release signing key; only tests
+	// set it, to sign the releases of their fake releases server.
+	armoredPublicKey string
 }
 
 // Find returns the Terraform binary to use, in this order: Explicit;
@@ -101,19 +105,46 @@ func Find(ctx context.Context, o FindOptions) (*Binary, error) {
 		return nil, &NotFoundError{Tried: tried}
 	}
 	log.Info("installing Terraform into the user cache", "version", PinnedVersion, "dir", dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, &NotFoundError{Tried: tried, Err: err}
+	b, err := install(ctx, o, dir)
+	var verr *VersionError
+	switch {
+	case err == nil:
+		return b, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.As(err, &verr):
+		return nil, err
+	default:
+		return nil, &NotFoundError{Tried: append(tried, "download of Terraform "+PinnedVersion), Err: err}
 	}
+}
+
+// install downloads the pinned release with hc-install, which checks the
+// signature of the SHA256SUMS file and the archive's checksum, into a
+// staging directory next to dir, and moves the binary to dir/terraform only
+// once it is complete and passed the version check. An interrupted or failed
+// download thus never leaves a partial binary where the next run would find
+// and trust it.
+func install(ctx context.Context, o FindOptions, dir string) (*Binary, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(dir), ".install-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(staging)
 	timeout := o.InstallTimeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
 	src := &releases.ExactVersion{
-		Product:    product.Terraform,
-		Version:    version.Must(version.NewVersion(PinnedVersion)),
-		InstallDir: dir,
-		Timeout:    timeout,
-		ApiBaseURL: o.ReleasesURL,
+		Product:          product.Terraform,
+		Version:          version.Must(version.NewVersion(PinnedVersion)),
+		InstallDir:       staging,
+		Timeout:          timeout,
+		ApiBaseURL:       o.ReleasesURL,
+		ArmoredPublicKey: o.armoredPublicKey,
 		// A plain client, not hc-install's retrying one: offline, the user
 		// should learn in seconds that nothing could be downloaded.
 		HTTPClient: &http.Client{Timeout: timeout, Transport: &http.Transport{
@@ -125,12 +156,20 @@ func Find(ctx context.Context, o FindOptions) (*Binary, error) {
 	}
 	p, err := src.Install(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &NotFoundError{Tried: append(tried, "download of Terraform "+PinnedVersion), Err: err}
+		return nil, err
 	}
-	return check(ctx, p, "download")
+	b, err := check(ctx, p, "download")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	b.Path = filepath.Join(dir, "terraform")
+	if err := os.Rename(p, b.Path); err != nil {
+		return nil, fmt.Errorf("move the downloaded binary into %s: %w", dir, err)
+	}
+	return b, nil
 }
 
 // check runs `version -json` and enforces MinVersion.
