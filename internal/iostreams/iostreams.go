@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -37,10 +38,54 @@ func System() *IOStreams {
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// Test returns streams backed by buffers, none of them a TTY.
-func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
-	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+// Test returns streams backed by buffers, none of them a TTY. Out and
+// ErrOut are safe for concurrent writes, as os.Stdout and os.Stderr are: a
+// command writes to stderr from several goroutines (the logger, a progress
+// bar, the signal handler's "interrupted" line).
+func Test() (s *IOStreams, in *bytes.Buffer, out, errOut *Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &Buffer{}, &Buffer{}
 	return &IOStreams{In: in, Out: out, ErrOut: errOut, noColor: true}, in, out, errOut
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: the test double of an
+// output stream.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Bytes returns a copy of what was written so far.
+func (b *Buffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// Len is the number of bytes written so far.
+func (b *Buffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+// Reset discards what was written.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 // IsStdinTTY reports whether input comes from a terminal.

@@ -18,7 +18,7 @@ import (
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
-func testFactory(env map[string]string) (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
+func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	f := factory.New(ios, factory.BuildInfo{})
 	f.Getenv = func(k string) string { return env[k] }

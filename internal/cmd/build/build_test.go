@@ -22,7 +22,7 @@ import (
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
-func testFactory(workDir string) (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
+func testFactory(workDir string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	f := &factory.Factory{IOStreams: ios, Getenv: func(string) string { return "" }, WorkDir: workDir}
 	f.Globals.Output = "text"
@@ -129,7 +129,7 @@ func TestBuildRunJSON(t *testing.T) {
 	if err := buildRun(context.Background(), &Options{Factory: f, Arch: "amd64", Out: zp}); err != nil {
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(out)
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())

@@ -22,7 +22,7 @@ import (
 
 const key = "load-key-0123456789"
 
-func testFactory(env map[string]string) (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
+func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	f := &factory.Factory{IOStreams: ios, Getenv: func(k string) string { return env[k] }}
 	f.Globals.Output = "text"
@@ -132,7 +132,7 @@ func TestRunJSONWithReport(t *testing.T) {
 		Throttle     struct{ Predicted, Observed int }
 		Retries      map[string]int
 	}
-	dec := json.NewDecoder(out)
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 const key = "secret-key-0123456789"
 
-func testFactory(env map[string]string) (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
+func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	f := &factory.Factory{IOStreams: ios, Getenv: func(k string) string { return env[k] }}
 	f.Globals.Output = "text"
