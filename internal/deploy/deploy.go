@@ -24,6 +24,7 @@ import (
 	"github.com/challengectl/challengectl/internal/lambdabuild"
 	"github.com/challengectl/challengectl/internal/limits"
 	"github.com/challengectl/challengectl/internal/naming"
+	"github.com/challengectl/challengectl/internal/tfconfig"
 	"github.com/challengectl/challengectl/internal/tfdriver"
 )
 
@@ -33,10 +34,11 @@ type Output = tfdriver.Output
 // PlanSummary counts a plan's adds, changes and destroys.
 type PlanSummary = tfdriver.PlanSummary
 
-// Default addresses in the real terraform/ tree (see the Terraform contract).
+// Default addresses in the real terraform/ tree; tfconfig's invariant test
+// checks the tree declares them.
 const (
-	FunctionAddress   = "module.lambda_func.aws_lambda_function.this"
-	PermissionAddress = "module.apigw_rest.aws_lambda_permission.apigw_invoke"
+	FunctionAddress   = tfconfig.FunctionAddress
+	PermissionAddress = tfconfig.PermissionAddress
 	// PermissionQualifier is the alias the API Gateway permission is granted on.
 	PermissionQualifier = "live"
 )
