@@ -30,13 +30,20 @@ const (
 // missing bucket reports each as would-create.
 var bucketSettings = []string{SettingOwnership, SettingPublicAccessBlock, SettingVersioning, SettingEncryption, SettingTLSPolicy, SettingTags}
 
-// After CreateBucket, S3 may answer NoSuchBucket for a short while
-// (eventual consistency). Those calls are retried, with a bound.
-// Variables so tests can shorten the bound.
+// After CreateBucket, S3 may answer NoSuchBucket for a while: bucket
+// configuration is eventually consistent. S3 also answers OperationAborted
+// (409, "try again") to CreateBucket while a bucket of that name is still
+// being deleted or created, and to configuration writes that conflict with
+// another one in progress. Those calls are retried with a bounded backoff of
+// about two minutes in all (30 attempts, 100ms doubling up to 5s), the
+// propagation timeout Terraform's AWS provider uses for the same errors
+// (hashicorp/terraform-provider-aws, internal/service/s3:
+// s3BucketPropagationTimeout = 2 * time.Minute). Variables so tests can
+// shorten the bound.
 var (
-	createRetryAttempts = 10
+	createRetryAttempts = 30
 	createRetryBase     = 100 * time.Millisecond
-	createRetryMax      = 2 * time.Second
+	createRetryMax      = 5 * time.Second
 )
 
 type bucketRun struct {
@@ -170,7 +177,13 @@ func (b *bucketRun) probe(ctx context.Context) (bool, error) {
 	case status == 403:
 		return false, b.accessError(ctx, err)
 	case region != "" && region != b.opts.Region:
-		// 301 PermanentRedirect (or 400 from a wrong regional endpoint).
+		// 301 PermanentRedirect (or 400 from a wrong regional endpoint). S3
+		// answers so for any existing bucket in another region, whoever owns
+		// it: tell "run with --region" from "choose another name" by our own
+		// bucket list.
+		if listed, known := b.listedAsOurs(ctx); known && !listed {
+			return false, &BucketAccessError{Bucket: b.opts.Bucket, OwnedByOther: true, Err: err}
+		}
 		return false, &BucketRegionError{Bucket: b.opts.Bucket, Region: region, Want: b.opts.Region}
 	}
 	return false, fmt.Errorf("check bucket %q: %w", b.opts.Bucket, err)
@@ -219,17 +232,29 @@ func normalizeLocation(loc string) string {
 // role that may not read it. Our own bucket list tells which, when allowed.
 func (b *bucketRun) accessError(ctx context.Context, cause error) error {
 	e := &BucketAccessError{Bucket: b.opts.Bucket, Err: cause}
-	out, err := b.s3.ListBuckets(ctx, &s3.ListBucketsInput{Prefix: aws.String(b.opts.Bucket)})
-	if err != nil {
-		return e
+	if listed, known := b.listedAsOurs(ctx); known && !listed {
+		e.OwnedByOther = true
 	}
-	for _, bk := range out.Buckets {
-		if aws.ToString(bk.Name) == b.opts.Bucket {
-			return e
+	return e
+}
+
+// listedAsOurs reports whether the bucket is in this account's bucket list
+// (every region); known is false when the list could not be read (no
+// s3:ListAllMyBuckets, say).
+func (b *bucketRun) listedAsOurs(ctx context.Context) (listed, known bool) {
+	p := s3.NewListBucketsPaginator(b.s3, &s3.ListBucketsInput{Prefix: aws.String(b.opts.Bucket)})
+	for page := 0; p.HasMorePages() && page < 20; page++ {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return false, false
+		}
+		for _, bk := range out.Buckets {
+			if aws.ToString(bk.Name) == b.opts.Bucket {
+				return true, true
+			}
 		}
 	}
-	e.OwnedByOther = true
-	return e
+	return false, !p.HasMorePages()
 }
 
 // create makes the bucket; false when it turned out to exist already (a
@@ -245,7 +270,10 @@ func (b *bucketRun) create(ctx context.Context) (bool, error) {
 			LocationConstraint: s3types.BucketLocationConstraint(b.opts.Region),
 		}
 	}
-	_, err := b.s3.CreateBucket(ctx, in)
+	err := b.retry(ctx, func(ctx context.Context) error {
+		_, err := b.s3.CreateBucket(ctx, in)
+		return err
+	}, func(err error) bool { return hasCode(err, "OperationAborted") })
 	var owned *s3types.BucketAlreadyOwnedByYou
 	var taken *s3types.BucketAlreadyExists
 	switch {
@@ -255,20 +283,32 @@ func (b *bucketRun) create(ctx context.Context) (bool, error) {
 		return false, nil
 	case errors.As(err, &taken):
 		return false, &BucketAccessError{Bucket: b.opts.Bucket, OwnedByOther: true, Err: err}
+	case hasCode(err, "OperationAborted"):
+		return false, fmt.Errorf("create bucket %q in %s: S3 still reports a conflicting operation on this name "+
+			"(a bucket of this name was deleted recently, or is being created elsewhere); try again in a few minutes: %w",
+			b.opts.Bucket, b.opts.Region, err)
 	}
 	return false, fmt.Errorf("create bucket %q in %s: %w", b.opts.Bucket, b.opts.Region, err)
 }
 
 // call runs one request on the bucket; right after creating it, NoSuchBucket
-// is retried with a bounded backoff.
+// is retried with a bounded backoff, and so, always, is OperationAborted.
 func (b *bucketRun) call(ctx context.Context, fn func(context.Context) error) error {
+	return b.retry(ctx, fn, func(err error) bool {
+		return (b.created && hasCode(err, "NoSuchBucket")) || hasCode(err, "OperationAborted")
+	})
+}
+
+// retry runs fn until it succeeds, fails with an error retryable does not
+// accept, or createRetryAttempts is reached.
+func (b *bucketRun) retry(ctx context.Context, fn func(context.Context) error, retryable func(error) bool) error {
 	delay := createRetryBase
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
-		if err == nil || !b.created || !hasCode(err, "NoSuchBucket") || attempt >= createRetryAttempts {
+		if err == nil || !retryable(err) || attempt >= createRetryAttempts {
 			return err
 		}
-		b.opts.Logger.Debug("bucket not visible yet after create, retrying", "attempt", attempt)
+		b.opts.Logger.Debug("S3 answered "+errorCode(err)+", retrying", "bucket", b.opts.Bucket, "attempt", attempt)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -508,12 +548,23 @@ func bucketARN(region, bucket string) string {
 	return "arn:" + partition(region) + ":s3:::" + bucket
 }
 
+// partition maps a region to its partition by the region patterns of the
+// SDK's partition table (aws-sdk-go-v2 internal/endpoints/awsrulesfn/
+// partitions.json): a policy whose Resource names another partition's ARN is
+// refused as MalformedPolicy.
 func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
+	for _, p := range []struct{ prefix, partition string }{
+		{"cn-", "aws-cn"},
+		{"us-gov-", "aws-us-gov"},
+		{"us-iso-", "aws-iso"},
+		{"us-isob-", "aws-iso-b"},
+		{"eu-isoe-", "aws-iso-e"},
+		{"us-isof-", "aws-iso-f"},
+		{"eusc-", "aws-eusc"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
 	}
 	return "aws"
 }

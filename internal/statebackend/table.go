@@ -60,8 +60,8 @@ func (t *tableRun) run(ctx context.Context) error {
 		}
 	} else {
 		record(t.rep, log, Change{Resource: "table", Setting: SettingTable, Action: ActionVerified, Found: "exists", Wanted: "exists"})
-		if desc.TableStatus == ddbtypes.TableStatusDeleting {
-			return fmt.Errorf("table %q is being deleted; wait for the deletion to finish and run bootstrap again", t.opts.Table)
+		if err := t.stuckStatus(desc); err != nil {
+			return err
 		}
 		if desc.TableStatus != ddbtypes.TableStatusActive && !t.opts.DryRun {
 			if desc, err = t.waitActive(ctx); err != nil {
@@ -164,17 +164,46 @@ func (t *tableRun) create(ctx context.Context) (*ddbtypes.TableDescription, erro
 	return t.waitActive(ctx)
 }
 
-// waitActive waits, with a bound, until the table is ACTIVE.
+// waitActive waits, with a bound, until the table is ACTIVE. The SDK's
+// TableExists waiter retries on every status but ACTIVE; the statuses a
+// table does not leave by itself end the wait at once.
 func (t *tableRun) waitActive(ctx context.Context) (*ddbtypes.TableDescription, error) {
 	w := dynamodb.NewTableExistsWaiter(t.ddb, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 500 * time.Millisecond
 		o.MaxDelay = 5 * time.Second
+		retryable := o.Retryable
+		o.Retryable = func(ctx context.Context, in *dynamodb.DescribeTableInput, out *dynamodb.DescribeTableOutput, err error) (bool, error) {
+			if err == nil && out != nil && out.Table != nil {
+				if e := t.stuckStatus(out.Table); e != nil {
+					return false, e
+				}
+			}
+			return retryable(ctx, in, out, err)
+		}
 	})
 	out, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.opts.Table)}, tableWait)
 	if err != nil {
 		return nil, fmt.Errorf("wait for table %q to become ACTIVE (up to %s): %w", t.opts.Table, tableWait, err)
 	}
 	return out.Table, nil
+}
+
+// stuckStatus explains a table status that waiting does not end
+// (DynamoDB API reference, TableDescription.TableStatus): the table is being
+// deleted, or its KMS key is inaccessible (after seven days DynamoDB
+// archives the table).
+func (t *tableRun) stuckStatus(d *ddbtypes.TableDescription) error {
+	switch d.TableStatus {
+	case ddbtypes.TableStatusDeleting:
+		return fmt.Errorf("table %q is being deleted; wait for the deletion to finish and run bootstrap again", t.opts.Table)
+	case ddbtypes.TableStatusInaccessibleEncryptionCredentials:
+		return fmt.Errorf("table %q is %s: DynamoDB cannot use its KMS key (disabled, scheduled for deletion, or its key policy or grants "+
+			"no longer allow DynamoDB); re-enable the key or restore its permissions, then run bootstrap again", t.opts.Table, d.TableStatus)
+	case ddbtypes.TableStatusArchiving, ddbtypes.TableStatusArchived:
+		return fmt.Errorf("table %q is %s: DynamoDB archived it because its KMS key stayed inaccessible; restore it from its archival "+
+			"backup or choose another --table name", t.opts.Table, d.TableStatus)
+	}
+	return nil
 }
 
 func describeSchema(d *ddbtypes.TableDescription) string {
@@ -261,10 +290,39 @@ func sseState(d *ddbtypes.TableDescription) (found, key string, enabled bool) {
 	return found, key, s.Status == ddbtypes.SSEStatusEnabled || s.Status == ddbtypes.SSEStatusEnabling || s.Status == ddbtypes.SSEStatusUpdating
 }
 
+// isKMSAlias reports whether a key reference is an alias name or alias ARN.
+func isKMSAlias(k string) bool {
+	return strings.HasPrefix(k, "alias/") || strings.Contains(k, ":alias/")
+}
+
+// tableKeyOK reports whether the table's encryption satisfies --kms-key-id.
+// DynamoDB reports only the key ARN it resolved (SSEDescription.
+// KMSMasterKeyArn), never the alias a table was created or updated with, and
+// challengectl does not call KMS to resolve aliases: with an alias, any KMS
+// key counts, and unresolved says so. Comparing the alias with the key ARN
+// instead would "repair" the table on every run, and DynamoDB allows only a
+// few encryption changes a day.
+func (t *tableRun) tableKeyOK(d *ddbtypes.TableDescription) (ok, unresolved bool) {
+	_, key, enabled := sseState(d)
+	switch {
+	case !enabled:
+		return false, false
+	case t.opts.KMSKeyID == "" || sameKMSKey(key, t.opts.KMSKeyID):
+		return true, false
+	case isKMSAlias(t.opts.KMSKeyID) && key != "":
+		return true, true
+	}
+	return false, false
+}
+
 func (t *tableRun) encryption(ctx context.Context, d *ddbtypes.TableDescription) error {
-	found, key, enabled := sseState(d)
-	ok := enabled && (t.opts.KMSKeyID == "" || sameKMSKey(key, t.opts.KMSKeyID))
-	if ok {
+	found, _, _ := sseState(d)
+	if ok, unresolved := t.tableKeyOK(d); ok {
+		if unresolved {
+			found += " (alias " + t.opts.KMSKeyID + " not resolved: DynamoDB reports key ARNs only)"
+			t.opts.Logger.Warn("the lock table's KMS key cannot be matched to an alias without calling KMS; pass the key ARN to --kms-key-id to have it verified",
+				"table", t.opts.Table, "alias", t.opts.KMSKeyID, "key", aws.ToString(d.SSEDescription.KMSMasterKeyArn))
+		}
 		t.settle(Change{Setting: SettingEncryption, Found: found, Action: ActionVerified})
 		return nil
 	}
@@ -278,8 +336,8 @@ func (t *tableRun) encryption(ctx context.Context, d *ddbtypes.TableDescription)
 	// wants a KMS key whose use shows in CloudTrail.
 	return t.update(ctx, SettingEncryption, found, &dynamodb.UpdateTableInput{SSESpecification: t.sseSpec()},
 		func(d *ddbtypes.TableDescription) bool {
-			_, key, enabled := sseState(d)
-			return enabled && (t.opts.KMSKeyID == "" || sameKMSKey(key, t.opts.KMSKeyID))
+			ok, _ := t.tableKeyOK(d)
+			return ok
 		})
 }
 

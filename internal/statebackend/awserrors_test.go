@@ -1,0 +1,257 @@
+package statebackend
+
+// AWS answers kumo does not give, reproduced at the request level: the KMS
+// key ARN DynamoDB reports for a table encrypted through an alias, table
+// statuses a wait does not end, a 301 for another account's bucket in
+// another region, and S3's OperationAborted.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+const testKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+// shortRetries makes the S3 retry bound fast for one test.
+func shortRetries(t *testing.T, attempts int) {
+	t.Helper()
+	old := [3]any{createRetryAttempts, createRetryBase, createRetryMax}
+	createRetryAttempts, createRetryBase, createRetryMax = attempts, 1, 1
+	t.Cleanup(func() {
+		createRetryAttempts, createRetryBase, createRetryMax = old[0].(int), old[1].(time.Duration), old[2].(time.Duration)
+	})
+}
+
+// DynamoDB reports SSEDescription.KMSMasterKeyArn, the key ARN, even for a
+// table created or updated with an alias (DynamoDB API reference,
+// SSEDescription; terraform-aws-modules/terraform-aws-dynamodb-table#92).
+func TestTableKMSAliasAgainstReportedKeyARN(t *testing.T) {
+	ownership := &s3.GetBucketOwnershipControlsOutput{OwnershipControls: &s3types.OwnershipControls{
+		Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}}}
+	for _, tc := range []struct {
+		name   string
+		tbl    *awsTable
+		action string
+		puts   int
+	}{
+		// Created with the alias: AWS reports the key's ARN. Comparing the two
+		// sent UpdateTable on every run and then failed its read-back.
+		{"table on the aliased key", &awsTable{sse: true, sseKey: testKeyARN}, ActionVerified, 0},
+		// On the AWS owned key: repaired once, and the read-back (key ARN)
+		// accepted.
+		{"table on the AWS owned key", &awsTable{sseKey: testKeyARN}, ActionRepaired, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := kumoConfig(t, "us-east-1")
+			o := testOptions(uniqueName("alias"), uniqueName("locks"))
+			o.KMSKeyID = "alias/tf-state"
+			if _, _, err := ensure(t, cfg, o); err != nil {
+				t.Fatal(err)
+			}
+			cfg2 := kumoConfig(t, "us-east-1")
+			ic := &interceptor{
+				capture:  map[string]bool{"UpdateTable": true},
+				override: tc.tbl.override,
+				answer:   map[string]any{"GetBucketOwnershipControls": ownership},
+			}
+			ic.rewrite = func(op string, _ *smithyhttp.Response) {
+				if op == "UpdateTable" {
+					reqs := ic.requests("UpdateTable")
+					tc.tbl.apply(reqs[len(reqs)-1].Body)
+				}
+			}
+			ic.attach(&cfg2)
+			o.Emulated = false
+			for run := 1; run <= 2; run++ {
+				rep, _, err := ensure(t, cfg2, o)
+				if err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				want := tc.action
+				if run == 2 {
+					want = ActionVerified
+				}
+				c := mustChange(t, rep, "table", SettingEncryption, want)
+				if want == ActionVerified && (!strings.Contains(c.Found, testKeyARN) || !strings.Contains(c.Found, "alias/tf-state not resolved")) {
+					t.Errorf("run %d: found = %q", run, c.Found)
+				}
+			}
+			ups := ic.requests("UpdateTable")
+			if len(ups) != tc.puts {
+				t.Fatalf("UpdateTable sent %d times, want %d: %+v", len(ups), tc.puts, ups)
+			}
+			if tc.puts == 1 && !strings.Contains(ups[0].Body, `"KMSMasterKeyId":"alias/tf-state"`) {
+				t.Errorf("UpdateTable body = %s", ups[0].Body)
+			}
+		})
+	}
+	// A key ID or key ARN is still compared exactly.
+	d := &ddbtypes.TableDescription{SSEDescription: &ddbtypes.SSEDescription{Status: ddbtypes.SSEStatusEnabled, SSEType: ddbtypes.SSETypeKms, KMSMasterKeyArn: awsString(testKeyARN)}}
+	for want, ok := range map[string]bool{"1234abcd-12ab-34cd-56ef-1234567890ab": true, testKeyARN: true, "ffffffff-12ab-34cd-56ef-1234567890ab": false} {
+		tr := &tableRun{opts: Options{KMSKeyID: want}}
+		if got, _ := tr.tableKeyOK(d); got != ok {
+			t.Errorf("tableKeyOK(%s) = %v, want %v", want, got, ok)
+		}
+	}
+}
+
+func awsString(s string) *string { return &s }
+
+// The SDK's TableExists waiter retries on every status but ACTIVE; these
+// statuses do not end by themselves (DynamoDB API reference,
+// TableDescription.TableStatus), so the run must fail at once instead of
+// after the three-minute bound.
+func TestTableStuckStatusFailsFast(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   ddbtypes.TableStatus
+		existing bool
+		want     string
+	}{
+		{"existing table archived", ddbtypes.TableStatusArchived, true, "archived it"},
+		{"existing table key inaccessible", ddbtypes.TableStatusInaccessibleEncryptionCredentials, true, "cannot use its KMS key"},
+		{"created table key inaccessible", ddbtypes.TableStatusInaccessibleEncryptionCredentials, false, "cannot use its KMS key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := kumoConfig(t, "us-east-1")
+			o := testOptions(uniqueName("stuck"), uniqueName("locks"))
+			if tc.existing {
+				if _, _, err := ensure(t, cfg, o); err != nil {
+					t.Fatal(err)
+				}
+				cfg = kumoConfig(t, "us-east-1")
+			}
+			(&interceptor{override: func(op string, out any) {
+				if d, ok := out.(*dynamodb.DescribeTableOutput); ok {
+					d.Table.TableStatus = tc.status
+				}
+			}}).attach(&cfg)
+			o.Logger, _ = logBuffer()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := Ensure(ctx, cfg, o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), string(tc.status)) {
+				t.Fatalf("err = %v, want one naming %s and explaining %q", err, tc.status, tc.want)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("gave up after %s", d)
+			}
+		})
+	}
+}
+
+// S3 answers 301 with x-amz-bucket-region for any bucket in another region,
+// whoever owns it (minio/warp#224; aws/aws-sdk-java-v2#1983): "run with
+// --region" is wrong advice for another account's bucket.
+func TestForeignBucketInAnotherRegion(t *testing.T) {
+	cfg := kumoConfig(t, "us-east-1")
+	(&interceptor{rewrite: func(op string, r *smithyhttp.Response) {
+		if op == "HeadBucket" {
+			r.StatusCode = 301
+			r.Header.Set("X-Amz-Bucket-Region", "eu-central-1")
+		}
+	}}).attach(&cfg)
+	// Never created here: not in this account's bucket list.
+	o := testOptions(uniqueName("foreign"), uniqueName("locks"))
+	_, rec, err := ensure(t, cfg, o)
+	var ae *BucketAccessError
+	if !errors.As(err, &ae) || !ae.OwnedByOther || !strings.Contains(err.Error(), "owned by another AWS account") {
+		t.Fatalf("err = %v, want a BucketAccessError owned by another account", err)
+	}
+	var re *BucketRegionError
+	if errors.As(err, &re) {
+		t.Errorf("another account's bucket reported as ours in another region: %v", err)
+	}
+	if w := rec.writes(); len(w) != 0 {
+		t.Errorf("writes: %v", w)
+	}
+}
+
+// S3 answers OperationAborted (409) with "try again" to CreateBucket while
+// the name is still being deleted or created, and to conflicting
+// configuration writes (aws/aws-sdk-pandas#813; Terraform's AWS provider
+// retries it: hashicorp/terraform-provider-aws#12949). The SDK's retryer
+// does not.
+func TestOperationAbortedIsRetried(t *testing.T) {
+	shortRetries(t, 4)
+	aborted := func(ops map[string]int) (*interceptor, map[string]int) {
+		n := map[string]int{}
+		ic := &interceptor{}
+		ic.rewrite = func(op string, r *smithyhttp.Response) {
+			if limit, ok := ops[op]; ok && n[op] < limit {
+				n[op]++
+				r.StatusCode = 409
+				r.Body = io.NopCloser(strings.NewReader(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>OperationAborted</Code><Message>A conflicting conditional operation is currently in progress against this resource. Please try again.</Message></Error>`))
+			}
+		}
+		return ic, n
+	}
+	t.Run("recovers", func(t *testing.T) {
+		cfg := kumoConfig(t, "us-east-1")
+		ic, n := aborted(map[string]int{"CreateBucket": 1, "PutBucketVersioning": 2})
+		ic.attach(&cfg)
+		_, rec, err := ensure(t, cfg, testOptions(uniqueName("aborted"), uniqueName("locks")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n["CreateBucket"] != 1 || rec.count("CreateBucket") != 2 || n["PutBucketVersioning"] != 2 || rec.count("PutBucketVersioning") != 3 {
+			t.Errorf("failures %v, CreateBucket calls %d, PutBucketVersioning calls %d", n, rec.count("CreateBucket"), rec.count("PutBucketVersioning"))
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		cfg := kumoConfig(t, "us-east-1")
+		ic, _ := aborted(map[string]int{"CreateBucket": 1000})
+		ic.attach(&cfg)
+		_, rec, err := ensure(t, cfg, testOptions(uniqueName("aborted"), uniqueName("locks")))
+		if !hasCode(err, "OperationAborted") || !strings.Contains(err.Error(), "try again in a few minutes") {
+			t.Fatalf("err = %v, want OperationAborted after the bound, with advice", err)
+		}
+		if got := rec.count("CreateBucket"); got != createRetryAttempts {
+			t.Errorf("CreateBucket calls = %d, want the bound %d", got, createRetryAttempts)
+		}
+	})
+}
+
+// NoSuchBucket after CreateBucket is retried for as long as Terraform's AWS
+// provider waits for the same error (hashicorp/terraform-provider-aws,
+// internal/service/s3: s3BucketPropagationTimeout = 2 * time.Minute;
+// hashicorp/terraform-provider-aws#7803), and no longer.
+func TestCreateRetryBudget(t *testing.T) {
+	var total time.Duration
+	delay := createRetryBase
+	for attempt := 1; attempt < createRetryAttempts; attempt++ {
+		total += delay
+		delay = min(delay*2, createRetryMax)
+	}
+	if total < 2*time.Minute || total > 3*time.Minute {
+		t.Errorf("retries wait %s in all, want about two minutes", total)
+	}
+}
+
+// Bucket ARNs use the region's partition, by the SDK's partition table.
+func TestBucketARNPartition(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":       "arn:aws:s3:::b",
+		"cn-north-1":      "arn:aws-cn:s3:::b",
+		"us-gov-west-1":   "arn:aws-us-gov:s3:::b",
+		"us-iso-east-1":   "arn:aws-iso:s3:::b",
+		"us-isob-east-1":  "arn:aws-iso-b:s3:::b",
+		"eu-isoe-west-1":  "arn:aws-iso-e:s3:::b",
+		"us-isof-south-1": "arn:aws-iso-f:s3:::b",
+	} {
+		if got := bucketARN(region, "b"); got != want {
+			t.Errorf("bucketARN(%s) = %s, want %s", region, got, want)
+		}
+	}
+}
