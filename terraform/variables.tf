@@ -8,7 +8,7 @@ variable "region" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$", var.region))
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$", var.region))
     error_message = "The region must be a non-empty AWS region name such as us-east-1."
   }
 }

@@ -22,8 +22,9 @@ import (
 )
 
 // regionPattern accepts partition-style names: us-east-1, eu-central-2,
-// ap-southeast-4, us-gov-west-1, cn-north-1, us-isob-east-1.
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+// ap-southeast-4, us-gov-west-1, cn-north-1, us-isob-east-1, and the
+// European Sovereign Cloud's eusc-de-east-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 
 // ValidateRegion returns a usage error naming --region when r is empty or not
 // shaped like an AWS region.

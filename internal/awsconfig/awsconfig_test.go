@@ -9,7 +9,7 @@ import (
 )
 
 func TestValidateRegion(t *testing.T) {
-	good := []string{"us-east-1", "eu-west-3", "ap-southeast-4", "us-gov-west-1", "cn-north-1", "us-isob-east-1"}
+	good := []string{"us-east-1", "eu-west-3", "ap-southeast-4", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "eusc-de-east-1"}
 	bad := []string{"", "us-east", "US-EAST-1", "us_east_1", "useast1", "us-east-1a", " us-east-1", "1-us-east"}
 	for _, r := range good {
 		if err := ValidateRegion(r); err != nil {

@@ -461,7 +461,7 @@ var validationCases = []struct {
 	bad, good  []any
 	needsCheck bool
 }{
-	{"region", []any{"", " ", "us-east", "US-EAST-1", "us-east-1a", "useast1", "us-east-123"}, []any{"us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"}, true},
+	{"region", []any{"", " ", "us-east", "US-EAST-1", "us-east-1a", "useast1", "us-east-123"}, []any{"us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4", "eusc-de-east-1"}, true},
 	{"stage", []any{"", "a/b", "pr od", strings.Repeat("s", 65)}, []any{"prod", "dev_2", "feature-x"}, true},
 	{"architecture", []any{"", "x86_64", "arm", "AMD64"}, []any{"arm64", "amd64"}, true},
 	{"quota_period", []any{"", "YEAR", "HOUR"}, []any{"DAY", "WEEK", "MONTH"}, true},

@@ -9,7 +9,7 @@ terraform {
 variable "region" {
   type = string
   validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$", var.region))
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$", var.region))
     error_message = "region must look like us-east-1."
   }
 }
