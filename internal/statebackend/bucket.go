@@ -51,7 +51,12 @@ type bucketRun struct {
 	rep      *Report
 	endpoint string
 	s3       *s3.Client
-	created  bool
+	// owner is the caller's account ID, sent as ExpectedBucketOwner on
+	// every call on the bucket so that S3 refuses (403) to read or change a
+	// bucket of this name in another account; "" only on an emulator
+	// without STS.
+	owner   string
+	created bool
 	// writeMu serialises writes: S3 answers OperationAborted (409) to
 	// concurrent configuration changes on one bucket.
 	writeMu *sync.Mutex
@@ -68,6 +73,15 @@ func (b *bucketRun) log() *slog.Logger {
 	return b.opts.Logger
 }
 
+// expectedOwner is the ExpectedBucketOwner of every call on the bucket; nil
+// when the account is unknown (the SDK would send an empty header).
+func (b *bucketRun) expectedOwner() *string {
+	if b.owner == "" {
+		return nil
+	}
+	return aws.String(b.owner)
+}
+
 func (b *bucketRun) ensure(ctx context.Context) error {
 	err := b.run(ctx)
 	return endpointError("S3", b.endpoint, err)
@@ -75,7 +89,11 @@ func (b *bucketRun) ensure(ctx context.Context) error {
 
 func (b *bucketRun) run(ctx context.Context) error {
 	log := b.opts.Logger
-	log.Info("checking state bucket", "bucket", b.opts.Bucket, "region", b.opts.Region)
+	attrs := []any{"bucket", b.opts.Bucket, "region", b.opts.Region}
+	if b.owner != "" {
+		attrs = append(attrs, "expected_owner", b.owner)
+	}
+	log.Info("checking state bucket", attrs...)
 	exists, err := b.probe(ctx)
 	if err != nil {
 		return err
@@ -163,7 +181,7 @@ func (b *bucketRun) wanted(setting string) string {
 
 // probe reports whether the bucket exists and is usable from here.
 func (b *bucketRun) probe(ctx context.Context) (bool, error) {
-	out, err := b.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b.opts.Bucket)})
+	out, err := b.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 	if err == nil {
 		record(b.rep, b.opts.Logger, Change{Resource: "bucket", Setting: SettingBucket, Action: ActionVerified, Found: "exists", Wanted: "exists"})
 		return true, b.checkRegion(ctx, aws.ToString(out.BucketRegion))
@@ -194,7 +212,7 @@ func (b *bucketRun) probe(ctx context.Context) (bool, error) {
 func (b *bucketRun) checkRegion(ctx context.Context, region string) error {
 	fromLocation := region == ""
 	if fromLocation {
-		loc, err := b.s3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b.opts.Bucket)})
+		loc, err := b.s3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		if err != nil {
 			return fmt.Errorf("read the region of bucket %q: %w", b.opts.Bucket, err)
 		}
@@ -231,7 +249,7 @@ func normalizeLocation(loc string) string {
 // accessError explains a 403: the bucket is someone else's, or ours with a
 // role that may not read it. Our own bucket list tells which, when allowed.
 func (b *bucketRun) accessError(ctx context.Context, cause error) error {
-	e := &BucketAccessError{Bucket: b.opts.Bucket, Err: cause}
+	e := &BucketAccessError{Bucket: b.opts.Bucket, ExpectedOwner: b.owner, Err: cause}
 	if listed, known := b.listedAsOurs(ctx); known && !listed {
 		e.OwnedByOther = true
 	}
@@ -258,7 +276,8 @@ func (b *bucketRun) listedAsOurs(ctx context.Context) (listed, known bool) {
 }
 
 // create makes the bucket; false when it turned out to exist already (a
-// concurrent run created it).
+// concurrent run created it). CreateBucket takes no ExpectedBucketOwner: the
+// creator owns the bucket, and another account's is BucketAlreadyExists.
 func (b *bucketRun) create(ctx context.Context) (bool, error) {
 	in := &s3.CreateBucketInput{
 		Bucket:          aws.String(b.opts.Bucket),
@@ -360,7 +379,7 @@ func (b *bucketRun) ownership(ctx context.Context) error {
 	var out *s3.GetBucketOwnershipControlsOutput
 	found := "not set"
 	have, err := b.read(ctx, SettingOwnership, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}, "OwnershipControlsNotFoundError")
 	if err != nil {
@@ -380,7 +399,7 @@ func (b *bucketRun) ownership(ctx context.Context) error {
 	ok := found == string(s3types.ObjectOwnershipBucketOwnerEnforced)
 	return b.settle(ctx, SettingOwnership, found, ok, func(ctx context.Context) error {
 		_, err := b.s3.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{
-			Bucket: aws.String(b.opts.Bucket),
+			Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner(),
 			OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{
 				{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced},
 			}},
@@ -392,7 +411,7 @@ func (b *bucketRun) ownership(ctx context.Context) error {
 func (b *bucketRun) publicAccessBlock(ctx context.Context) error {
 	var out *s3.GetPublicAccessBlockOutput
 	have, err := b.read(ctx, SettingPublicAccessBlock, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}, "NoSuchPublicAccessBlockConfiguration")
 	if err != nil {
@@ -419,7 +438,7 @@ func (b *bucketRun) publicAccessBlock(ctx context.Context) error {
 	}
 	return b.settle(ctx, SettingPublicAccessBlock, found, ok, func(ctx context.Context) error {
 		_, err := b.s3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
-			Bucket: aws.String(b.opts.Bucket),
+			Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner(),
 			PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
 				BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true),
 				BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
@@ -432,7 +451,7 @@ func (b *bucketRun) publicAccessBlock(ctx context.Context) error {
 func (b *bucketRun) versioning(ctx context.Context) error {
 	var out *s3.GetBucketVersioningOutput
 	if _, err := b.read(ctx, SettingVersioning, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}); err != nil {
 		return err
@@ -445,6 +464,7 @@ func (b *bucketRun) versioning(ctx context.Context) error {
 	return b.settle(ctx, SettingVersioning, found, ok, func(ctx context.Context) error {
 		_, err := b.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
 			Bucket:                  aws.String(b.opts.Bucket),
+			ExpectedBucketOwner:     b.expectedOwner(),
 			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
 		})
 		return err
@@ -454,7 +474,7 @@ func (b *bucketRun) versioning(ctx context.Context) error {
 func (b *bucketRun) encryption(ctx context.Context) error {
 	var out *s3.GetBucketEncryptionOutput
 	have, err := b.read(ctx, SettingEncryption, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}, "ServerSideEncryptionConfigurationNotFoundError")
 	if err != nil {
@@ -497,6 +517,7 @@ func (b *bucketRun) encryption(ctx context.Context) error {
 		}
 		_, err := b.s3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
 			Bucket:                            aws.String(b.opts.Bucket),
+			ExpectedBucketOwner:               b.expectedOwner(),
 			ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{rule}},
 		})
 		return err
@@ -516,7 +537,7 @@ func sameKMSKey(stored, want string) bool {
 func (b *bucketRun) tlsPolicy(ctx context.Context) error {
 	var out *s3.GetBucketPolicyOutput
 	have, err := b.read(ctx, SettingTLSPolicy, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}, "NoSuchBucketPolicy")
 	if err != nil {
@@ -538,7 +559,7 @@ func (b *bucketRun) tlsPolicy(ctx context.Context) error {
 		found += fmt.Sprintf(" (%d other statement(s), kept)", m.Foreign)
 	}
 	return b.settle(ctx, SettingTLSPolicy, found, m.Present, func(ctx context.Context) error {
-		_, err := b.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b.opts.Bucket), Policy: aws.String(m.Document)})
+		_, err := b.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner(), Policy: aws.String(m.Document)})
 		return err
 	})
 }
@@ -572,7 +593,7 @@ func partition(region string) string {
 func (b *bucketRun) tags(ctx context.Context) error {
 	var out *s3.GetBucketTaggingOutput
 	have, err := b.read(ctx, SettingTags, func(ctx context.Context) (err error) {
-		out, err = b.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(b.opts.Bucket)})
+		out, err = b.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner()})
 		return err
 	}, "NoSuchTagSet")
 	if err != nil {
@@ -604,7 +625,7 @@ func (b *bucketRun) tags(ctx context.Context) error {
 		for _, m := range missing {
 			merged = append(merged, s3types.Tag{Key: aws.String(m.Key), Value: aws.String(m.Value)})
 		}
-		_, err := b.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b.opts.Bucket), Tagging: &s3types.Tagging{TagSet: merged}})
+		_, err := b.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b.opts.Bucket), ExpectedBucketOwner: b.expectedOwner(), Tagging: &s3types.Tagging{TagSet: merged}})
 		return err
 	})
 }

@@ -475,6 +475,8 @@ func TestEnsureUnreachableEndpoint(t *testing.T) {
 	defer cancel()
 	o := testOptions(uniqueName("unreach"), uniqueName("locks"))
 	o.Logger, _ = logBuffer()
+	var rec recorder
+	rec.attach(&cfg)
 	_, err = Ensure(ctx, cfg, o)
 	var ee *EndpointError
 	if !errors.As(err, &ee) {
@@ -484,8 +486,12 @@ func TestEnsureUnreachableEndpoint(t *testing.T) {
 		t.Fatalf("gave up only at the test's safety deadline: %v", err)
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "cannot reach S3 at http://"+addr) || !strings.Contains(msg, "--endpoint-url") || !strings.Contains(msg, "refused") {
+	// The account lookup is the first call: it fails before any other.
+	if !strings.Contains(msg, "cannot reach STS at http://"+addr) || !strings.Contains(msg, "--endpoint-url") || !strings.Contains(msg, "refused") {
 		t.Errorf("unclear error: %v", msg)
+	}
+	if ops := rec.all(); len(ops) != 1 || ops[0] != "GetCallerIdentity" {
+		t.Errorf("calls after the endpoint was found unreachable: %v", ops)
 	}
 }
 

@@ -18,13 +18,24 @@ type BucketAccessError struct {
 	// OwnedByOther is true when S3 said so (BucketAlreadyExists on create,
 	// or the bucket missing from this account's bucket list).
 	OwnedByOther bool
-	Err          error
+	// ExpectedOwner is the account sent as ExpectedBucketOwner with the
+	// refused call, "" when none was: S3 then answers 403 for another
+	// account's bucket even when that account has granted this role access.
+	ExpectedOwner string
+	Err           error
 }
 
 func (e *BucketAccessError) Error() string {
 	if e.OwnedByOther {
 		return fmt.Sprintf("bucket %q already exists and is owned by another AWS account: bucket names are global, "+
 			"so choose another --bucket name (check that you are using the intended account and bucket name)", e.Bucket)
+	}
+	if e.ExpectedOwner != "" {
+		return fmt.Sprintf("bucket %q exists but access is denied (403) with the bucket owner condition set to your account %s: "+
+			"either the bucket belongs to another AWS account (bucket names are global, and challengectl never changes a bucket "+
+			"it does not own, even one it was granted access to), or the role in use lacks s3:ListBucket/s3:GetBucket* permissions on it; "+
+			"check which account your credentials belong to (aws sts get-caller-identity), the bucket name (choose another --bucket "+
+			"if the name is taken), and the role's permissions: %v", e.Bucket, e.ExpectedOwner, e.Err)
 	}
 	return fmt.Sprintf("bucket %q exists but access is denied (403): either another AWS account owns it, "+
 		"or the role in use lacks s3:ListBucket/s3:GetBucket* permissions on it; check the role's permissions, "+

@@ -3,7 +3,9 @@
 // every setting is read back first and written only when it differs, so a
 // second run on a healthy backend makes no write call. Foreign bucket policy
 // statements and tags are kept; a table with the wrong key schema is never
-// dropped or recreated.
+// dropped or recreated. Every call on an existing bucket carries the
+// caller's account as ExpectedBucketOwner, so a bucket of the same name in
+// another account is refused by S3 (403), never repaired.
 package statebackend
 
 import (
@@ -170,8 +172,15 @@ func Ensure(ctx context.Context, cfg aws.Config, o Options) (*Report, error) {
 		Bucket: o.Bucket, Table: o.Table, Region: o.Region, DryRun: o.DryRun,
 		Backend: Backend{Bucket: o.Bucket, Key: o.Key, Region: o.Region, DynamoDBTable: o.Table, Encrypt: true, KMSKeyID: o.KMSKeyID},
 	}
+	// Before any bucket call: the account is the expected owner of the
+	// bucket (and a missing credential or an unreachable endpoint is best
+	// reported before anything is created).
+	owner, err := callerAccount(ctx, cfg, o, rep, endpoint)
+	if err != nil {
+		return rep, err
+	}
 	b := &bucketRun{
-		opts: o, rep: rep, endpoint: endpoint, writeMu: &sync.Mutex{},
+		opts: o, rep: rep, endpoint: endpoint, owner: owner, writeMu: &sync.Mutex{},
 		s3: s3.NewFromConfig(cfg, func(so *s3.Options) {
 			// Emulators serve every bucket on one host: path-style addressing.
 			if o.Emulated {
