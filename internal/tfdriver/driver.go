@@ -86,7 +86,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := os.MkdirAll(d.layout.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create Terraform data dir: %w", err)
 	}
-	if err := os.WriteFile(d.layout.BackendFile(), cfg.Backend.ConfigHCL(), 0o600); err != nil {
+	if err := os.WriteFile(d.layout.BackendFile(), cfg.Backend.ConfigHCLFor(d.bin.Version), 0o600); err != nil {
 		return nil, fmt.Errorf("write backend config: %w", err)
 	}
 	tf, err := tfexec.NewTerraform(wd, d.bin.Path)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/go-version"
 
 	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/testtools"
@@ -161,3 +162,58 @@ func TestDriverOnKumo(t *testing.T) {
 }
 
 func first[T any, U any](t T, _ U) T { return t }
+
+// TestTerraform160BackendSettingsOnKumo: the backend file written for
+// Terraform 1.6.0 (no skip_requesting_account_id, which 1.6.0 rejects) makes
+// the backend look the account ID up, as 1.6.0 always does (IAM GetUser,
+// then STS GetCallerIdentity, in aws-sdk-go-base). Run with OpenTofu, which
+// shares that lookup, it must still init and plan against kumo, quickly,
+// with every call on the emulator.
+func TestTerraform160BackendSettingsOnKumo(t *testing.T) {
+	tofu := testtools.Path(t, "tofu")
+	url := testtools.Kumo(t)
+	ctx := context.Background()
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	b := Backend{Bucket: "old-" + suffix, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: "old-" + suffix, EndpointURL: url}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(b.Table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "main.tf"), []byte(fixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := &Binary{Path: tofu, Version: version.Must(version.NewVersion("1.6.0")), Source: "flag"}
+	d, err := New(Config{Binary: bin, WorkingDir: wd, Stage: "dev", Backend: b, LockTimeout: 5 * time.Second, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(d.Layout().BackendFile()); strings.Contains(string(raw), "skip_requesting_account_id") {
+		t.Fatalf("backend file for 1.6.0:\n%s", raw)
+	}
+	if err := d.WriteVars(map[string]any{"region": "us-east-1", "greeting": "old"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := d.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Plan(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// Off the emulator the IAM lookup would wait on real AWS and its retries.
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("init and plan took %v", el)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/terraform-exec/tfexec"
 	"github.com/zclconf/go-cty/cty"
@@ -31,10 +32,22 @@ type Backend struct {
 // LockID is the DynamoDB LockID of the state lock: "<bucket>/<key>".
 func (b Backend) LockID() string { return b.Bucket + "/" + b.Key }
 
-// ConfigHCL renders the backend settings as a -backend-config file. A file
-// (not -backend-config=k=v flags) is the only way to pass the `endpoints`
-// object, and it keeps argv short. It holds no secrets.
-func (b Backend) ConfigHCL() []byte {
+// ConfigHCL renders the backend settings as a -backend-config file for the
+// current Terraform and OpenTofu releases (see ConfigHCLFor).
+func (b Backend) ConfigHCL() []byte { return b.ConfigHCLFor(nil) }
+
+// skipAccountIDSince is the first Terraform release whose S3 backend accepts
+// skip_requesting_account_id (hashicorp/terraform#34002, released in 1.6.1).
+// Terraform 1.6.0 rejects the argument ("An argument named
+// \"skip_requesting_account_id\" is not expected here"); OpenTofu has it from
+// 1.6.0 on, but its version numbers cannot be told apart from Terraform's.
+var skipAccountIDSince = version.Must(version.NewVersion("1.6.1"))
+
+// ConfigHCLFor renders the backend settings as a -backend-config file for
+// the binary of version v (nil means a current release). A file (not
+// -backend-config=k=v flags) is the only way to pass the `endpoints` object,
+// and it keeps argv short. It holds no secrets.
+func (b Backend) ConfigHCLFor(v *version.Version) []byte {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
 	body.SetAttributeValue("bucket", cty.StringVal(b.Bucket))
@@ -46,15 +59,24 @@ func (b Backend) ConfigHCL() []byte {
 		body.SetAttributeValue("profile", cty.StringVal(b.Profile))
 	}
 	if b.EndpointURL != "" {
-		body.AppendNewline()
-		body.SetAttributeValue("endpoints", cty.ObjectVal(map[string]cty.Value{
+		canSkipAccountID := v == nil || !v.Core().LessThan(skipAccountIDSince)
+		endpoints := map[string]cty.Value{
 			"s3":       cty.StringVal(b.EndpointURL),
 			"dynamodb": cty.StringVal(b.EndpointURL),
 			"sts":      cty.StringVal(b.EndpointURL),
-		}))
+		}
+		if !canSkipAccountID {
+			// Terraform 1.6.0 always looks the account ID up (IAM GetUser,
+			// then STS GetCallerIdentity): keep those calls on the emulator.
+			endpoints["iam"] = cty.StringVal(b.EndpointURL)
+		}
+		body.AppendNewline()
+		body.SetAttributeValue("endpoints", cty.ObjectVal(endpoints))
 		body.SetAttributeValue("use_path_style", cty.True)
 		body.SetAttributeValue("skip_credentials_validation", cty.True)
-		body.SetAttributeValue("skip_requesting_account_id", cty.True)
+		if canSkipAccountID {
+			body.SetAttributeValue("skip_requesting_account_id", cty.True)
+		}
 		body.SetAttributeValue("skip_metadata_api_check", cty.True)
 	}
 	return hclwrite.Format(f.Bytes())

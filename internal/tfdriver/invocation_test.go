@@ -129,6 +129,64 @@ func TestBackendConfigHCL(t *testing.T) {
 	}
 }
 
+// Terraform 1.6.0's S3 backend has no skip_requesting_account_id (added in
+// 1.6.1, hashicorp/terraform#34002): init fails with
+//
+//	Error: Unsupported argument
+//	An argument named "skip_requesting_account_id" is not expected here.
+//
+// so the emulator settings leave it out for 1.6.0 and send the account-ID
+// lookup that 1.6.0 cannot skip (IAM GetUser, then STS) to the emulator.
+func TestBackendConfigHCLTerraform160(t *testing.T) {
+	b := awsBackend
+	b.EndpointURL = "http://127.0.0.1:4566"
+	for _, v := range []string{"1.6.0", "1.6.0-rc1"} {
+		d := testDriverVersion(t, b, v)
+		raw, err := os.ReadFile(d.Layout().BackendFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(raw)
+		if strings.Contains(got, "skip_requesting_account_id") {
+			t.Errorf("%s: backend config has an argument Terraform 1.6.0 rejects:\n%s", v, got)
+		}
+		for _, line := range []string{`iam      = "http://127.0.0.1:4566"`, `sts      = "http://127.0.0.1:4566"`, `skip_credentials_validation = true`, `use_path_style              = true`} {
+			if !strings.Contains(got, line) {
+				t.Errorf("%s: backend config lacks %q:\n%s", v, line, got)
+			}
+		}
+	}
+	for _, v := range []string{"1.6.1", "1.9.8", "1.10.10", "1.15.0"} {
+		d := testDriverVersion(t, b, v)
+		raw, err := os.ReadFile(d.Layout().BackendFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(raw); !strings.Contains(got, `skip_requesting_account_id  = true`) || strings.Contains(got, "iam ") {
+			t.Errorf("%s: backend config:\n%s", v, got)
+		}
+	}
+	// Against AWS nothing version-dependent is written.
+	if got, want := string(awsBackend.ConfigHCLFor(version.Must(version.NewVersion("1.6.0")))), string(awsBackend.ConfigHCL()); got != want {
+		t.Errorf("AWS backend config differs for 1.6.0:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func testDriverVersion(t *testing.T, b Backend, v string) *Driver {
+	t.Helper()
+	d, err := New(Config{
+		Binary:     &Binary{Path: filepath.Join(t.TempDir(), "terraform"), Version: version.Must(version.NewVersion(v))},
+		WorkingDir: t.TempDir(),
+		Stage:      "staging",
+		Backend:    b,
+		Getenv:     func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestVarFile(t *testing.T) {
 	d := testDriver(t, awsBackend, 0, nil)
 	vars := map[string]any{"region": "eu-west-1", "stage_rate_limit": 100.0, "stage_burst_limit": 50, "quota_period": "MONTH", "endpoint_url": ""}

@@ -42,6 +42,10 @@ type Plan struct {
 	// InState lists the managed resource addresses the prior state holds.
 	InState []string
 	Raw     *tfjson.Plan
+
+	// keptOld counts replacements that create the new object and forget
+	// (not destroy) the old one: one apply operation each, not two.
+	keptOld int
 }
 
 func newPlan(raw *tfjson.Plan, file string) *Plan {
@@ -60,6 +64,13 @@ func newPlan(raw *tfjson.Plan, file string) *Plan {
 			action = "replace"
 			p.Summary.Add++
 			p.Summary.Destroy++
+		case replaceKeepingOld(a):
+			// A replacement whose old object is only forgotten: a new one
+			// is created (with the same name, for the function: a 409) and
+			// nothing is destroyed.
+			action = "replace"
+			p.Summary.Add++
+			p.keptOld++
 		case a.Create():
 			action = "create"
 			p.Summary.Add++
@@ -95,10 +106,33 @@ func collect(m *tfjson.StateModule, into *[]string) {
 	}
 }
 
+// replaceKeepingOld reports HashiCorp Terraform's ["create", "forget"]
+// replacement (plans.CreateThenForget, listed among the valid actions of its
+// JSON plan format; planned for a resource with `lifecycle { destroy =
+// false }`), which terraform-json's Actions.Replace does not recognise. The
+// reverse order is accepted too, for a forget-then-create (OpenTofu has such
+// an action from 1.11; its JSON form is not confirmed here).
+func replaceKeepingOld(a tfjson.Actions) bool {
+	return len(a) == 2 && (a[0] == tfjson.ActionCreate && a[1] == tfjson.ActionForget ||
+		a[0] == tfjson.ActionForget && a[1] == tfjson.ActionCreate)
+}
+
 func replaceReason(rc *tfjson.ResourceChange) string {
-	if !rc.Change.Actions.Replace() {
+	keepsOld := replaceKeepingOld(rc.Change.Actions)
+	if !rc.Change.Actions.Replace() && !keepsOld {
 		return ""
 	}
+	reason := replacePathsReason(rc)
+	if keepsOld {
+		if reason != "" {
+			reason += "; "
+		}
+		return reason + "the existing object is forgotten, not destroyed (destroy = false)"
+	}
+	return reason
+}
+
+func replacePathsReason(rc *tfjson.ResourceChange) string {
 	var paths []string
 	for _, p := range rc.Change.ReplacePaths {
 		if steps, ok := p.([]any); ok {
@@ -123,9 +157,10 @@ func replaceReason(rc *tfjson.ResourceChange) string {
 }
 
 // Operations is the number of apply_complete events the apply will emit:
-// a replacement is two operations (destroy and create).
+// a replacement is two operations (destroy and create), one when the old
+// object is only forgotten.
 func (p *Plan) Operations() int {
-	n := 0
+	n := -p.keptOld
 	for _, c := range p.Changes {
 		if c.Action == "replace" {
 			n += 2

@@ -1,7 +1,9 @@
 package tfdriver
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -66,5 +68,86 @@ func TestGuard(t *testing.T) {
 	p := planWith(existing)
 	if !p.Has(fn) || p.Has("module.x.y") || !p.StateHasResources() {
 		t.Errorf("InState = %v", p.InState)
+	}
+}
+
+// hashicorpCreateThenForget is a `show -json` plan of HashiCorp Terraform
+// replacing the function while keeping the old object: its JSON plan format
+// lists ["create", "forget"] among the valid actions (jsonplan.Change,
+// plans.CreateThenForget). OpenTofu 1.10 never plans it, and terraform-json's
+// Actions.Replace() does not recognise it.
+const hashicorpCreateThenForget = `{
+  "format_version": "1.2",
+  "terraform_version": "1.16.0",
+  "resource_changes": [
+    {
+      "address": "module.lambda_func.aws_lambda_function.this",
+      "module_address": "module.lambda_func",
+      "mode": "managed",
+      "type": "aws_lambda_function",
+      "name": "this",
+      "provider_name": "registry.terraform.io/hashicorp/aws",
+      "change": {
+        "actions": ["create", "forget"],
+        "before": {"function_name": "challenge-api-prod"},
+        "after": {"function_name": "challenge-api-prod2"},
+        "after_unknown": {},
+        "before_sensitive": {},
+        "after_sensitive": {},
+        "replace_paths": [["function_name"]]
+      },
+      "action_reason": "replace_because_cannot_update"
+    }
+  ],
+  "prior_state": {
+    "format_version": "1.0",
+    "terraform_version": "1.16.0",
+    "values": {
+      "root_module": {
+        "child_modules": [
+          {
+            "address": "module.lambda_func",
+            "resources": [
+              {
+                "address": "module.lambda_func.aws_lambda_function.this",
+                "mode": "managed",
+                "type": "aws_lambda_function",
+                "name": "this",
+                "provider_name": "registry.terraform.io/hashicorp/aws",
+                "values": {"function_name": "challenge-api-prod"}
+              }
+            ]
+          }
+        ]
+      }
+    }
+  },
+  "applyable": true,
+  "complete": true,
+  "errored": false
+}`
+
+// TestPlanCreateThenForget: a replacement that forgets the old function is
+// still a replacement of a guarded resource (a new function created while
+// the old one lives on: the 409), and a change to apply, not "no changes".
+func TestPlanCreateThenForget(t *testing.T) {
+	var raw tfjson.Plan
+	if err := json.Unmarshal([]byte(hashicorpCreateThenForget), &raw); err != nil {
+		t.Fatal(err)
+	}
+	p := newPlan(&raw, "plan")
+	if p.Summary != (PlanSummary{Add: 1}) || p.Summary.NoChanges() {
+		t.Errorf("summary = %+v, want one add and nothing destroyed", p.Summary)
+	}
+	if p.Operations() != 1 {
+		t.Errorf("operations = %d, want 1 (the create; the old object is only forgotten)", p.Operations())
+	}
+	err := Guard(p, nil)
+	var ge *GuardError
+	if !errors.As(err, &ge) || len(ge.Changes) != 1 || ge.Changes[0].Action != "replace" || ge.Changes[0].Address != fn {
+		t.Fatalf("guard: want the function's replacement refused, got %v", err)
+	}
+	if r := ge.Changes[0].Reason; !strings.Contains(r, "function_name") || !strings.Contains(r, "not destroyed") {
+		t.Errorf("reason = %q", r)
 	}
 }
