@@ -42,9 +42,13 @@ fmt-check: $(BIN)/tofu
 vet:
 	$(GO) vet ./...
 
-## lint: staticcheck, pinned in tools/staticcheck
-lint: $(BIN)/staticcheck
+## lint: staticcheck and actionlint (the GitHub workflows), pinned in tools/
+lint: $(BIN)/staticcheck $(BIN)/actionlint
 	$(BIN)/staticcheck ./...
+	$(BIN)/actionlint .github/workflows/*.yaml
+
+$(BIN)/actionlint: tools/actionlint/go.mod tools/actionlint/go.sum
+	cd tools/actionlint && $(GO) build -o $(BIN)/actionlint github.com/rhysd/actionlint/cmd/actionlint
 
 $(BIN)/staticcheck: tools/staticcheck/go.mod tools/staticcheck/go.sum
 	cd tools/staticcheck && $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
