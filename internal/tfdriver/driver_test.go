@@ -71,29 +71,8 @@ output "secret" {
 // the real command line, and that variables travel only in the var file.
 func TestDriverOnKumo(t *testing.T) {
 	tofu := testtools.Path(t, "tofu")
-	url := testtools.Kumo(t)
 	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
-	b := Backend{Bucket: "drv-" + suffix, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: "drv-" + suffix, EndpointURL: url}
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(b.Table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	wd := t.TempDir()
-	if err := os.WriteFile(filepath.Join(wd, "main.tf"), []byte(fixture), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	b, wd := kumoBackend(t, "drv")
 	bin, err := Find(ctx, FindOptions{Explicit: tofu})
 	if err != nil {
 		t.Fatal(err)
@@ -171,29 +150,8 @@ func first[T any, U any](t T, _ U) T { return t }
 // with every call on the emulator.
 func TestTerraform160BackendSettingsOnKumo(t *testing.T) {
 	tofu := testtools.Path(t, "tofu")
-	url := testtools.Kumo(t)
 	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
-	b := Backend{Bucket: "old-" + suffix, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: "old-" + suffix, EndpointURL: url}
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(b.Table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	wd := t.TempDir()
-	if err := os.WriteFile(filepath.Join(wd, "main.tf"), []byte(fixture), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	b, wd := kumoBackend(t, "old")
 	bin := &Binary{Path: tofu, Version: version.Must(version.NewVersion("1.6.0")), Source: "flag"}
 	d, err := New(Config{Binary: bin, WorkingDir: wd, Stage: "dev", Backend: b, LockTimeout: 5 * time.Second, Getenv: func(string) string { return "" }})
 	if err != nil {
@@ -216,4 +174,35 @@ func TestTerraform160BackendSettingsOnKumo(t *testing.T) {
 	if el := time.Since(start); el > 30*time.Second {
 		t.Errorf("init and plan took %v", el)
 	}
+}
+
+// kumoBackend starts kumo with a fresh state bucket and lock table whose
+// names start with prefix, and returns the backend settings and a working
+// directory holding the fixture configuration.
+func kumoBackend(t *testing.T, prefix string) (Backend, string) {
+	t.Helper()
+	url := testtools.Kumo(t)
+	ctx := context.Background()
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	b := Backend{Bucket: prefix + "-" + suffix, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: prefix + "-" + suffix, EndpointURL: url}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(b.Table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "main.tf"), []byte(fixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b, wd
 }
