@@ -98,7 +98,11 @@ func AWSSteps(o AWSOptions) ([]pipeline.Step, *State) {
 			if res.NoChanges {
 				return "no changes", nil
 			}
-			return fmt.Sprintf("%d added, %d changed, %d destroyed", res.Summary.Add, res.Summary.Change, res.Summary.Destroy), nil
+			detail := fmt.Sprintf("%d added, %d changed, %d destroyed", res.Summary.Add, res.Summary.Change, res.Summary.Destroy)
+			if res.Summary.Forget > 0 {
+				detail += fmt.Sprintf(", %d forgotten", res.Summary.Forget)
+			}
+			return detail, nil
 		}),
 		smokeStep(st, o.SmokeName, o.SmokeTimeout, log),
 		loadStep(st, o.Load, d.Limits, log),

@@ -98,7 +98,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		log.Warn("--allow-replace: applying a plan that recreates guarded resources", "detail", err.Error())
 	}
-	log.Info("plan", "add", plan.Summary.Add, "change", plan.Summary.Change, "destroy", plan.Summary.Destroy)
+	log.Info("plan", "add", plan.Summary.Add, "change", plan.Summary.Change, "destroy", plan.Summary.Destroy, "forget", plan.Summary.Forget)
 	if o.PlanOnly {
 		res.Elapsed = time.Since(start)
 		return res, nil

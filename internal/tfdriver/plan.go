@@ -21,10 +21,16 @@ type PlanSummary struct {
 	Add     int `json:"add"`
 	Change  int `json:"change"`
 	Destroy int `json:"destroy"`
+	// Forget counts resources the plan removes from state without destroying
+	// them (`removed` blocks, Terraform and OpenTofu 1.7+); such a plan must
+	// still be applied, or the state keeps them.
+	Forget int `json:"forget,omitempty"`
 }
 
 // NoChanges reports an empty plan.
-func (s PlanSummary) NoChanges() bool { return s.Add == 0 && s.Change == 0 && s.Destroy == 0 }
+func (s PlanSummary) NoChanges() bool {
+	return s.Add == 0 && s.Change == 0 && s.Destroy == 0 && s.Forget == 0
+}
 
 // ResourceChange is one planned change, in challengectl's words.
 type ResourceChange struct {
@@ -80,6 +86,9 @@ func newPlan(raw *tfjson.Plan, file string) *Plan {
 		case a.Delete():
 			action = "delete"
 			p.Summary.Destroy++
+		case a.Forget():
+			action = "forget"
+			p.Summary.Forget++
 		default:
 			continue
 		}
@@ -162,9 +171,13 @@ func replacePathsReason(rc *tfjson.ResourceChange) string {
 func (p *Plan) Operations() int {
 	n := -p.keptOld
 	for _, c := range p.Changes {
-		if c.Action == "replace" {
+		switch c.Action {
+		case "replace":
 			n += 2
-		} else {
+		case "forget":
+			// Forgetting makes no provider call and no apply_start or
+			// apply_complete event.
+		default:
 			n++
 		}
 	}

@@ -151,3 +151,29 @@ func TestPlanCreateThenForget(t *testing.T) {
 		t.Errorf("reason = %q", r)
 	}
 }
+
+// TestPlanForgetOnly: a plan that only forgets resources (a `removed` block
+// with destroy = false) is a change to apply, not "no changes", or the
+// state would keep the resource; it is no replacement for the guard.
+func TestPlanForgetOnly(t *testing.T) {
+	var raw tfjson.Plan
+	if err := json.Unmarshal([]byte(`{
+  "format_version": "1.2",
+  "resource_changes": [{
+    "address": "terraform_data.old", "mode": "managed", "type": "terraform_data", "name": "old",
+    "change": {"actions": ["forget"], "before": {}, "after": null}
+  }]
+}`), &raw); err != nil {
+		t.Fatal(err)
+	}
+	p := newPlan(&raw, "plan")
+	if p.Summary != (PlanSummary{Forget: 1}) || p.Summary.NoChanges() {
+		t.Errorf("summary = %+v (no changes: %v), want one forget, to be applied", p.Summary, p.Summary.NoChanges())
+	}
+	if p.Operations() != 0 {
+		t.Errorf("operations = %d, want 0 (forgetting makes no apply events)", p.Operations())
+	}
+	if err := Guard(p, []string{"terraform_data.old"}); err != nil {
+		t.Errorf("guard refused a forget: %v", err)
+	}
+}

@@ -118,8 +118,7 @@ func deployRun(ctx context.Context, opts *Options) error {
 	case res.NoChanges:
 		fmt.Fprintf(w, "No changes: stage %s is up to date.\n", o.Stage)
 	default:
-		fmt.Fprintf(w, "Apply complete: %d added, %d changed, %d destroyed in %s.\n",
-			res.Summary.Add, res.Summary.Change, res.Summary.Destroy, res.Elapsed.Round(100*time.Millisecond))
+		fmt.Fprintf(w, "Apply complete: %s in %s.\n", FormatApplied(res.Summary), res.Elapsed.Round(100*time.Millisecond))
 	}
 	if len(res.Imported) > 0 {
 		fmt.Fprintf(w, "Adopted: %v\n", res.Imported)
