@@ -1,9 +1,9 @@
 package statebackend
 
-// AWS answers kumo does not give, reproduced at the request level: the KMS
-// key ARN DynamoDB reports for a table encrypted through an alias, table
+// AWS answers kumo does not give, reproduced at the request level: table
 // statuses a wait does not end, a 301 for another account's bucket in
-// another region, and S3's OperationAborted.
+// another region, and S3's OperationAborted. (The key ARN DynamoDB reports
+// for a table encrypted through an alias: kms_test.go.)
 
 import (
 	"context"
@@ -15,12 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
-
-const testKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 // shortRetries makes the S3 retry bound fast for one test.
 func shortRetries(t *testing.T, attempts int) {
@@ -31,81 +27,6 @@ func shortRetries(t *testing.T, attempts int) {
 		createRetryAttempts, createRetryBase, createRetryMax = old[0].(int), old[1].(time.Duration), old[2].(time.Duration)
 	})
 }
-
-// DynamoDB reports SSEDescription.KMSMasterKeyArn, the key ARN, even for a
-// table created or updated with an alias (DynamoDB API reference,
-// SSEDescription; terraform-aws-modules/terraform-aws-dynamodb-table#92).
-func TestTableKMSAliasAgainstReportedKeyARN(t *testing.T) {
-	ownership := &s3.GetBucketOwnershipControlsOutput{OwnershipControls: &s3types.OwnershipControls{
-		Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}}}
-	for _, tc := range []struct {
-		name   string
-		tbl    *awsTable
-		action string
-		puts   int
-	}{
-		// Created with the alias: AWS reports the key's ARN. Comparing the two
-		// sent UpdateTable on every run and then failed its read-back.
-		{"table on the aliased key", &awsTable{sse: true, sseKey: testKeyARN}, ActionVerified, 0},
-		// On the AWS owned key: repaired once, and the read-back (key ARN)
-		// accepted.
-		{"table on the AWS owned key", &awsTable{sseKey: testKeyARN}, ActionRepaired, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := kumoConfig(t, "us-east-1")
-			o := testOptions(uniqueName("alias"), uniqueName("locks"))
-			o.KMSKeyID = "alias/tf-state"
-			if _, _, err := ensure(t, cfg, o); err != nil {
-				t.Fatal(err)
-			}
-			cfg2 := kumoConfig(t, "us-east-1")
-			ic := &interceptor{
-				capture:  map[string]bool{"UpdateTable": true},
-				override: tc.tbl.override,
-				answer:   map[string]any{"GetBucketOwnershipControls": ownership},
-			}
-			ic.rewrite = func(op string, _ *smithyhttp.Response) {
-				if op == "UpdateTable" {
-					reqs := ic.requests("UpdateTable")
-					tc.tbl.apply(reqs[len(reqs)-1].Body)
-				}
-			}
-			ic.attach(&cfg2)
-			o.Emulated = false
-			for run := 1; run <= 2; run++ {
-				rep, _, err := ensure(t, cfg2, o)
-				if err != nil {
-					t.Fatalf("run %d: %v", run, err)
-				}
-				want := tc.action
-				if run == 2 {
-					want = ActionVerified
-				}
-				c := mustChange(t, rep, "table", SettingEncryption, want)
-				if want == ActionVerified && (!strings.Contains(c.Found, testKeyARN) || !strings.Contains(c.Found, "alias/tf-state not resolved")) {
-					t.Errorf("run %d: found = %q", run, c.Found)
-				}
-			}
-			ups := ic.requests("UpdateTable")
-			if len(ups) != tc.puts {
-				t.Fatalf("UpdateTable sent %d times, want %d: %+v", len(ups), tc.puts, ups)
-			}
-			if tc.puts == 1 && !strings.Contains(ups[0].Body, `"KMSMasterKeyId":"alias/tf-state"`) {
-				t.Errorf("UpdateTable body = %s", ups[0].Body)
-			}
-		})
-	}
-	// A key ID or key ARN is still compared exactly.
-	d := &ddbtypes.TableDescription{SSEDescription: &ddbtypes.SSEDescription{Status: ddbtypes.SSEStatusEnabled, SSEType: ddbtypes.SSETypeKms, KMSMasterKeyArn: awsString(testKeyARN)}}
-	for want, ok := range map[string]bool{"1234abcd-12ab-34cd-56ef-1234567890ab": true, testKeyARN: true, "ffffffff-12ab-34cd-56ef-1234567890ab": false} {
-		tr := &tableRun{opts: Options{KMSKeyID: want}}
-		if got, _ := tr.tableKeyOK(d); got != ok {
-			t.Errorf("tableKeyOK(%s) = %v, want %v", want, got, ok)
-		}
-	}
-}
-
-func awsString(s string) *string { return &s }
 
 // The SDK's TableExists waiter retries on every status but ACTIVE; these
 // statuses do not end by themselves (DynamoDB API reference,

@@ -55,7 +55,9 @@ type bucketRun struct {
 	// every call on the bucket so that S3 refuses (403) to read or change a
 	// bucket of this name in another account; "" only on an emulator
 	// without STS.
-	owner   string
+	owner string
+	// key is --kms-key-id as looked up in KMS; nil without it.
+	key     *kmsKey
 	created bool
 	// writeMu serialises writes: S3 answers OperationAborted (409) to
 	// concurrent configuration changes on one bucket.
@@ -167,8 +169,8 @@ func (b *bucketRun) wanted(setting string) string {
 	case SettingVersioning:
 		return string(s3types.BucketVersioningStatusEnabled)
 	case SettingEncryption:
-		if b.opts.KMSKeyID != "" {
-			return "aws:kms key " + b.opts.KMSKeyID + " with bucket key"
+		if b.key != nil {
+			return "aws:kms key " + b.key.describe() + " with bucket key"
 		}
 		return "AES256 (SSE-S3)"
 	case SettingTLSPolicy:
@@ -495,12 +497,15 @@ func (b *bucketRun) encryption(ctx context.Context) error {
 			if bk {
 				found += " with bucket key"
 			}
-			if b.opts.KMSKeyID == "" {
+			if b.key == nil {
 				// SSE-S3 is the minimum; a bucket already using SSE-KMS is not
 				// downgraded.
 				ok = alg == s3types.ServerSideEncryptionAes256 || alg == s3types.ServerSideEncryptionAwsKms || alg == s3types.ServerSideEncryptionAwsKmsDsse
 			} else {
-				ok = alg == s3types.ServerSideEncryptionAwsKms && sameKMSKey(key, b.opts.KMSKeyID) && bk
+				// S3 reports the reference as written (key ID, key ARN,
+				// alias name or alias ARN): compared with the key
+				// --kms-key-id resolved to.
+				ok = alg == s3types.ServerSideEncryptionAwsKms && b.key.matches(key) && bk
 			}
 			break
 		}
@@ -509,9 +514,14 @@ func (b *bucketRun) encryption(ctx context.Context) error {
 		rule := s3types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
 			SSEAlgorithm: s3types.ServerSideEncryptionAes256,
 		}}
-		if b.opts.KMSKeyID != "" {
+		if b.key != nil {
+			// Sent as given: an alias stays an alias in the bucket's
+			// configuration, so re-pointing it applies to new state
+			// objects. S3 resolves an alias in the requester's account (S3
+			// API reference, ServerSideEncryptionByDefault), and the state
+			// is written by this account only: bootstrap grants no other.
 			rule.ApplyServerSideEncryptionByDefault = &s3types.ServerSideEncryptionByDefault{
-				SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(b.opts.KMSKeyID),
+				SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(b.key.input),
 			}
 			rule.BucketKeyEnabled = aws.Bool(true)
 		}
@@ -522,16 +532,6 @@ func (b *bucketRun) encryption(ctx context.Context) error {
 		})
 		return err
 	})
-}
-
-// sameKMSKey compares a stored key reference with the one asked for: S3 may
-// store the full ARN where the user gave a key ID or an alias name.
-func sameKMSKey(stored, want string) bool {
-	if stored == want {
-		return true
-	}
-	return strings.HasSuffix(stored, ":key/"+want) || strings.HasSuffix(stored, ":"+want) ||
-		strings.HasSuffix(want, ":key/"+stored) || strings.HasSuffix(want, ":"+stored)
 }
 
 func (b *bucketRun) tlsPolicy(ctx context.Context) error {

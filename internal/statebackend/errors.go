@@ -69,7 +69,7 @@ func (e *TableSchemaError) Error() string {
 
 // EndpointError: the AWS endpoint could not be reached at all.
 type EndpointError struct {
-	Service  string // "S3" or "DynamoDB"
+	Service  string // "STS", "KMS", "S3" or "DynamoDB"
 	Endpoint string // the --endpoint-url, or "AWS" when none
 	Err      error
 }

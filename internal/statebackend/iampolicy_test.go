@@ -43,7 +43,11 @@ type iamOp struct {
 	// below must see each of them, so this table cannot keep stale rows.
 	// The others are made by code this test does not run (named in note).
 	recorded bool
-	note     string
+	// withKMSKey: made only with --kms-key-id, which deploy.yaml does not
+	// pass, so deploy-policy.json does not grant it (least privilege) and
+	// docs/aws-setup.md tells users of --kms-key-id to add it.
+	withKMSKey bool
+	note       string
 }
 
 // iamActionsByOperation maps every AWS SDK operation challengectl itself
@@ -80,6 +84,10 @@ var iamActionsByOperation = map[string]iamOp{
 	"DynamoDB.UpdateTable":        {actions: []string{"dynamodb:UpdateTable"}, recorded: true},
 	"DynamoDB.ListTagsOfResource": {actions: []string{"dynamodb:ListTagsOfResource"}, recorded: true},
 	"DynamoDB.TagResource":        {actions: []string{"dynamodb:TagResource"}, recorded: true},
+	// --kms-key-id is looked up before anything is created. The key policy
+	// must allow it too (KMS authorizes by key policy first).
+	"KMS.DescribeKey": {actions: []string{"kms:DescribeKey"}, recorded: true, withKMSKey: true,
+		note: "only with --kms-key-id"},
 
 	// internal/deploy: the adopt check on a first deploy, deploy --adopt,
 	// and the lock read of unlock.
@@ -405,6 +413,9 @@ func TestDeployPolicyDocument(t *testing.T) {
 		needed[a] = true
 	}
 	for _, op := range iamActionsByOperation {
+		if op.withKMSKey {
+			continue
+		}
 		for _, a := range op.actions {
 			needed[a] = true
 		}
@@ -537,6 +548,10 @@ func awsLike(cfg *aws.Config, tbl *awsTable, ownership bool) {
 
 func TestBootstrapCallsAllowedByDeployPolicy(t *testing.T) {
 	policy, _ := readIAMDocument(t, "deploy-policy.json")
+	setup, err := os.ReadFile(filepath.Join(testtools.ModuleRoot(t), "docs", "aws-setup.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	rec := &opRecorder{}
 	run := func(t *testing.T, cfg aws.Config, o Options) (*Report, error) {
@@ -627,6 +642,28 @@ func TestBootstrapCallsAllowedByDeployPolicy(t *testing.T) {
 		}
 	})
 
+	t.Run("with --kms-key-id as on AWS: fresh create, healthy run, unknown key", func(t *testing.T) {
+		cfg := kumoConfig(t, "us-east-1")
+		key := createKey(t, cfg, "", "")
+		alias := createAlias(t, cfg, key)
+		tbl := &awsTable{sse: true, sseKey: key.arn}
+		cfg1 := kumoConfig(t, "us-east-1")
+		awsLike(&cfg1, tbl, false)
+		o := testOptions(uniqueName("iam-kms"), uniqueName("locks"))
+		o.KMSKeyID, o.Emulated = alias, false
+		mustRun(t, cfg1, o)
+		cfg2 := kumoConfig(t, "us-east-1")
+		awsLike(&cfg2, tbl, true)
+		if rep := mustRun(t, cfg2, o); rep.Changed {
+			t.Errorf("second run changed something: %+v", rep.Changes)
+		}
+		bad := o
+		bad.KMSKeyID = "alias/" + uniqueName("missing")
+		if _, err := run(t, cfg2, bad); err == nil {
+			t.Error("an unknown alias did not fail")
+		}
+	})
+
 	t.Run("error paths", func(t *testing.T) {
 		cfg := kumoConfig(t, "us-east-1")
 		o := testOptions(uniqueName("iam-err"), uniqueName("locks"))
@@ -657,7 +694,10 @@ func TestBootstrapCallsAllowedByDeployPolicy(t *testing.T) {
 			t.Errorf("%s is recorded here but its table row says recorded: false", op)
 		}
 		for _, a := range entry.actions {
-			if !policy.allows(a) {
+			switch {
+			case entry.withKMSKey && !bytes.Contains(setup, []byte("`"+a+"`")):
+				t.Errorf("%s needs %s with --kms-key-id, which docs/aws-setup.md does not tell users of --kms-key-id to grant", op, a)
+			case !entry.withKMSKey && !policy.allows(a):
 				t.Errorf("%s needs %s, which docs/iam/deploy-policy.json does not allow", op, a)
 			}
 		}

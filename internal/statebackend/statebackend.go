@@ -5,7 +5,9 @@
 // statements and tags are kept; a table with the wrong key schema is never
 // dropped or recreated. Every call on an existing bucket carries the
 // caller's account as ExpectedBucketOwner, so a bucket of the same name in
-// another account is refused by S3 (403), never repaired.
+// another account is refused by S3 (403), never repaired. A --kms-key-id is
+// looked up in KMS before the first bucket or table call, and what S3 and
+// DynamoDB report is compared with the key it names.
 package statebackend
 
 import (
@@ -20,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/challengectl/challengectl/internal/awsconfig"
-	"github.com/challengectl/challengectl/internal/clierr"
 )
 
 // Options select the backend to ensure.
@@ -53,7 +54,7 @@ const (
 
 // Change is one setting of one resource and what happened to it.
 type Change struct {
-	Resource string `json:"resource"` // bucket|table
+	Resource string `json:"resource"` // bucket|table|kms-key
 	Setting  string `json:"setting"`
 	Action   string `json:"action"` // created|verified|repaired|would-create|would-repair|skipped
 	Found    string `json:"found,omitempty"`
@@ -140,11 +141,7 @@ func (o Options) Validate(cfg aws.Config) error {
 	if err := ValidateTableName(o.Table); err != nil {
 		return err
 	}
-	if o.KMSKeyID != "" && strings.ContainsAny(o.KMSKeyID, " \t\n") {
-		return clierr.Usage("--kms-key-id", fmt.Sprintf("%q is not a KMS key ID, ARN or alias", o.KMSKeyID),
-			"pass a key ID, a key ARN or alias/NAME")
-	}
-	return nil
+	return validateKMSKeyID(o.KMSKeyID, region)
 }
 
 // Ensure creates or repairs the bucket and the table. Inputs are checked
@@ -179,8 +176,15 @@ func Ensure(ctx context.Context, cfg aws.Config, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	// Before any bucket or table call too: a key S3 or DynamoDB cannot use
+	// would otherwise fail PutBucketEncryption or CreateTable after the
+	// bucket was created.
+	key, err := resolveKMSKey(ctx, cfg, o, rep, endpoint)
+	if err != nil {
+		return rep, err
+	}
 	b := &bucketRun{
-		opts: o, rep: rep, endpoint: endpoint, owner: owner, writeMu: &sync.Mutex{},
+		opts: o, rep: rep, endpoint: endpoint, owner: owner, key: key, writeMu: &sync.Mutex{},
 		s3: s3.NewFromConfig(cfg, func(so *s3.Options) {
 			// Emulators serve every bucket on one host: path-style addressing.
 			if o.Emulated {
@@ -191,7 +195,7 @@ func Ensure(ctx context.Context, cfg aws.Config, o Options) (*Report, error) {
 	if err := b.ensure(ctx); err != nil {
 		return rep, err
 	}
-	t := &tableRun{opts: o, rep: rep, endpoint: endpoint, ddb: dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+	t := &tableRun{opts: o, rep: rep, endpoint: endpoint, key: key, ddb: dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		// kumo answers with an x-amz-crc32 header that does not match its
 		// bodies, which makes the SDK print a warning per call.
 		if o.Emulated {

@@ -33,7 +33,9 @@ type tableRun struct {
 	rep      *Report
 	endpoint string
 	ddb      *dynamodb.Client
-	created  bool
+	// key is --kms-key-id as looked up in KMS; nil without it.
+	key     *kmsKey
+	created bool
 }
 
 func (t *tableRun) ensure(ctx context.Context) error {
@@ -91,8 +93,8 @@ func (t *tableRun) wanted(setting string) string {
 	case SettingBilling:
 		return string(ddbtypes.BillingModePayPerRequest)
 	case SettingEncryption:
-		if t.opts.KMSKeyID != "" {
-			return "KMS key " + t.opts.KMSKeyID
+		if t.key != nil {
+			return "KMS key " + t.key.describe()
 		}
 		return "KMS (AWS managed key)"
 	case SettingDeletionProtection:
@@ -125,8 +127,10 @@ func (t *tableRun) describe(ctx context.Context) (*ddbtypes.TableDescription, er
 
 func (t *tableRun) sseSpec() *ddbtypes.SSESpecification {
 	s := &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms}
-	if t.opts.KMSKeyID != "" {
-		s.KMSMasterKeyId = aws.String(t.opts.KMSKeyID)
+	if t.key != nil {
+		// As given: DynamoDB accepts a key ID, key ARN, alias name or
+		// alias ARN and resolves it itself.
+		s.KMSMasterKeyId = aws.String(t.key.input)
 	}
 	return s
 }
@@ -290,39 +294,26 @@ func sseState(d *ddbtypes.TableDescription) (found, key string, enabled bool) {
 	return found, key, s.Status == ddbtypes.SSEStatusEnabled || s.Status == ddbtypes.SSEStatusEnabling || s.Status == ddbtypes.SSEStatusUpdating
 }
 
-// isKMSAlias reports whether a key reference is an alias name or alias ARN.
-func isKMSAlias(k string) bool {
-	return strings.HasPrefix(k, "alias/") || strings.Contains(k, ":alias/")
-}
-
 // tableKeyOK reports whether the table's encryption satisfies --kms-key-id.
-// DynamoDB reports only the key ARN it resolved (SSEDescription.
-// KMSMasterKeyArn), never the alias a table was created or updated with, and
-// challengectl does not call KMS to resolve aliases: with an alias, any KMS
-// key counts, and unresolved says so. Comparing the alias with the key ARN
-// instead would "repair" the table on every run, and DynamoDB allows only a
-// few encryption changes a day.
-func (t *tableRun) tableKeyOK(d *ddbtypes.TableDescription) (ok, unresolved bool) {
+// DynamoDB reports only the key ARN (SSEDescription.KMSMasterKeyArn), never
+// the alias a table was created or updated with: it is compared with the ARN
+// the alias resolved to, so a table on another key is repaired and one on
+// the alias's key is left alone (DynamoDB allows only a few encryption
+// changes a day).
+func (t *tableRun) tableKeyOK(d *ddbtypes.TableDescription) bool {
 	_, key, enabled := sseState(d)
 	switch {
 	case !enabled:
-		return false, false
-	case t.opts.KMSKeyID == "" || sameKMSKey(key, t.opts.KMSKeyID):
-		return true, false
-	case isKMSAlias(t.opts.KMSKeyID) && key != "":
-		return true, true
+		return false
+	case t.key == nil:
+		return true
 	}
-	return false, false
+	return t.key.matches(key)
 }
 
 func (t *tableRun) encryption(ctx context.Context, d *ddbtypes.TableDescription) error {
 	found, _, _ := sseState(d)
-	if ok, unresolved := t.tableKeyOK(d); ok {
-		if unresolved {
-			found += " (alias " + t.opts.KMSKeyID + " not resolved: DynamoDB reports key ARNs only)"
-			t.opts.Logger.Warn("the lock table's KMS key cannot be matched to an alias without calling KMS; pass the key ARN to --kms-key-id to have it verified",
-				"table", t.opts.Table, "alias", t.opts.KMSKeyID, "key", aws.ToString(d.SSEDescription.KMSMasterKeyArn))
-		}
+	if t.tableKeyOK(d) {
 		t.settle(Change{Setting: SettingEncryption, Found: found, Action: ActionVerified})
 		return nil
 	}
@@ -334,11 +325,7 @@ func (t *tableRun) encryption(ctx context.Context, d *ddbtypes.TableDescription)
 	}
 	// Without SSEDescription AWS encrypts with an AWS-owned key; challengectl
 	// wants a KMS key whose use shows in CloudTrail.
-	return t.update(ctx, SettingEncryption, found, &dynamodb.UpdateTableInput{SSESpecification: t.sseSpec()},
-		func(d *ddbtypes.TableDescription) bool {
-			ok, _ := t.tableKeyOK(d)
-			return ok
-		})
+	return t.update(ctx, SettingEncryption, found, &dynamodb.UpdateTableInput{SSESpecification: t.sseSpec()}, t.tableKeyOK)
 }
 
 func (t *tableRun) deletionProtection(ctx context.Context, d *ddbtypes.TableDescription) error {
