@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -121,13 +122,24 @@ func TestUnderRIE(t *testing.T) {
 	}
 
 	// Each invocation left exactly one JSON log line with its request id, and
-	// the API key appears nowhere in the function's output.
+	// the API key appears nowhere in the function's output. RIE relays the
+	// function's output asynchronously, so the last lines may arrive after
+	// the last answer: wait (bounded) until every id has shown up.
+	ids := make([]string, len(cases))
+	for i, tc := range cases {
+		ids[i] = `"request_id":"req-` + strings.ReplaceAll(tc.name, " ", "-") + `"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out := logs.String()
+		if !slices.ContainsFunc(ids, func(id string) bool { return !strings.Contains(out, id) }) {
+			break
+		}
+	}
 	out := logs.String()
 	if strings.Contains(out, secretKey) {
 		t.Fatalf("the API key reached the logs:\n%s", out)
 	}
-	for _, tc := range cases {
-		id := `"request_id":"req-` + strings.ReplaceAll(tc.name, " ", "-") + `"`
+	for _, id := range ids {
 		if n := strings.Count(out, id); n != 1 {
 			t.Errorf("%d log lines for %s, want 1:\n%s", n, id, out)
 		}
