@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X github.com/challengectl/challengectl/internal/app.version=$(
 	-X github.com/challengectl/challengectl/internal/app.commit=$(COMMIT) \
 	-X github.com/challengectl/challengectl/internal/app.date=$(DATE)
 
-.PHONY: all build local ci-local test unit fmt-check vet lint tools bench clean
+.PHONY: all build local ci-local test unit race fmt-check vet lint tools bench clean
 
 all: build
 
@@ -56,6 +56,12 @@ $(BIN)/staticcheck: tools/staticcheck/go.mod tools/staticcheck/go.sum
 ## test: everything CI checks
 test: fmt-check vet lint tools
 	CHALLENGECTL_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./...
+
+## race: the tests under the race detector (needs a C compiler). Not part of
+## `test`: kumo, run in-process by several tests, has intermittent races of
+## its own.
+race: tools
+	CHALLENGECTL_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 ## unit: the tests alone, with whatever tools are already built
 unit:
