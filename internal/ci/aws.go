@@ -98,11 +98,7 @@ func AWSSteps(o AWSOptions) ([]pipeline.Step, *State) {
 			if res.NoChanges {
 				return "no changes", nil
 			}
-			detail := fmt.Sprintf("%d added, %d changed, %d destroyed", res.Summary.Add, res.Summary.Change, res.Summary.Destroy)
-			if res.Summary.Forget > 0 {
-				detail += fmt.Sprintf(", %d forgotten", res.Summary.Forget)
-			}
-			return detail, nil
+			return res.Summary.Applied(), nil
 		}),
 		smokeStep(st, o.SmokeName, o.SmokeTimeout, log),
 		loadStep(st, o.Load, d.Limits, log),

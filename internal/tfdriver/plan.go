@@ -1,6 +1,7 @@
 package tfdriver
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,26 @@ type PlanSummary struct {
 // NoChanges reports an empty plan.
 func (s PlanSummary) NoChanges() bool {
 	return s.Add == 0 && s.Change == 0 && s.Destroy == 0 && s.Forget == 0
+}
+
+// Planned renders the summary the way Terraform's plan does:
+// "1 to add, 0 to change, 0 to destroy" (", 1 to forget" when any).
+func (s PlanSummary) Planned() string {
+	out := fmt.Sprintf("%d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
+	if s.Forget > 0 {
+		out += fmt.Sprintf(", %d to forget", s.Forget)
+	}
+	return out
+}
+
+// Applied renders the summary of an applied plan, in Terraform's words:
+// "1 added, 0 changed, 0 destroyed" (", 1 forgotten" when any).
+func (s PlanSummary) Applied() string {
+	out := fmt.Sprintf("%d added, %d changed, %d destroyed", s.Add, s.Change, s.Destroy)
+	if s.Forget > 0 {
+		out += fmt.Sprintf(", %d forgotten", s.Forget)
+	}
+	return out
 }
 
 // ResourceChange is one planned change, in challengectl's words.

@@ -51,7 +51,7 @@ func awsSteps(ctx context.Context, o *Options, load ci.LoadSettings) ([]pipeline
 	if !d.AutoApprove {
 		d.Confirm = func(s deploy.PlanSummary) (bool, error) {
 			return deploycmd.Confirm(ctx, f.IOStreams.In, f.IOStreams.ErrOut,
-				fmt.Sprintf("Apply %s to stage %s?", deploycmd.FormatSummary(s), d.Stage))
+				fmt.Sprintf("Apply %s to stage %s?", s.Planned(), d.Stage))
 		}
 	}
 	if err := d.Validate(); err != nil {

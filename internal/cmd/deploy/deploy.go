@@ -83,7 +83,7 @@ func deployRun(ctx context.Context, opts *Options) error {
 	o.AutoApprove, o.PlanOnly, o.AllowReplace, o.Adopt = opts.AutoApprove, opts.PlanOnly, opts.AllowReplace, opts.Adopt
 	log := o.Logger
 	o.Confirm = func(s deploy.PlanSummary) (bool, error) {
-		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", FormatSummary(s))
+		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", s.Planned())
 		return Confirm(ctx, ios.In, ios.ErrOut, fmt.Sprintf("Apply these changes to stage %s?", o.Stage))
 	}
 	o.Progress = func(done, total int) {
@@ -113,12 +113,12 @@ func deployRun(ctx context.Context, opts *Options) error {
 		for _, c := range res.Changes {
 			fmt.Fprintf(w, "  %s %s\n", c.Action, c.Address)
 		}
-		fmt.Fprintf(w, "Plan: %s (not applied: --plan-only).\n", FormatSummary(res.Summary))
+		fmt.Fprintf(w, "Plan: %s (not applied: --plan-only).\n", res.Summary.Planned())
 		return nil
 	case res.NoChanges:
 		fmt.Fprintf(w, "No changes: stage %s is up to date.\n", o.Stage)
 	default:
-		fmt.Fprintf(w, "Apply complete: %s in %s.\n", FormatApplied(res.Summary), res.Elapsed.Round(100*time.Millisecond))
+		fmt.Fprintf(w, "Apply complete: %s in %s.\n", res.Summary.Applied(), res.Elapsed.Round(100*time.Millisecond))
 	}
 	if len(res.Imported) > 0 {
 		fmt.Fprintf(w, "Adopted: %v\n", res.Imported)

@@ -124,24 +124,6 @@ func Confirm(ctx context.Context, in io.Reader, out io.Writer, question string) 
 	}
 }
 
-// FormatSummary renders a plan summary the way Terraform does.
-func FormatSummary(s deploy.PlanSummary) string {
-	out := fmt.Sprintf("%d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
-	if s.Forget > 0 {
-		out += fmt.Sprintf(", %d to forget", s.Forget)
-	}
-	return out
-}
-
-// FormatApplied is the summary of an applied plan, in Terraform's words.
-func FormatApplied(s deploy.PlanSummary) string {
-	out := fmt.Sprintf("%d added, %d changed, %d destroyed", s.Add, s.Change, s.Destroy)
-	if s.Forget > 0 {
-		out += fmt.Sprintf(", %d forgotten", s.Forget)
-	}
-	return out
-}
-
 // outputOrder puts the outputs users look for first.
 var outputOrder = []string{"api_url", "api_key", "function_name", "rest_api_id", "stage", "usage_plan_id"}
 

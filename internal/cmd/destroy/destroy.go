@@ -55,7 +55,7 @@ func destroyRun(ctx context.Context, opts *Options) error {
 	}
 	o.AutoApprove = opts.AutoApprove
 	o.Confirm = func(s deploy.PlanSummary) (bool, error) {
-		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", deploycmd.FormatSummary(s))
+		fmt.Fprintf(ios.ErrOut, "\nPlan: %s.\n", s.Planned())
 		return deploycmd.Confirm(ctx, ios.In, ios.ErrOut, fmt.Sprintf("Destroy every resource of stage %s? There is no undo.", o.Stage))
 	}
 	log := o.Logger
