@@ -138,10 +138,10 @@ func (o *Options) Validate() error {
 		return clierr.Usage("--table", "no lock table is set", "pass --table NAME or set TF_STATE_TABLE (create it with challengectl bootstrap)")
 	}
 	if o.App == "" {
-		o.App = "challenge-api"
+		o.App = naming.DefaultApp
 	}
 	if o.Stage == "" {
-		o.Stage = "prod"
+		o.Stage = naming.DefaultStage
 	}
 	if o.Key == "" {
 		o.Key = naming.StateKey(o.App, o.Stage)

@@ -72,10 +72,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.Addr = DefaultAddr
 	}
 	if o.Stage == "" {
-		o.Stage = "prod"
+		o.Stage = naming.DefaultStage
 	}
 	if o.App == "" {
-		o.App = "challenge-api"
+		o.App = naming.DefaultApp
 	}
 	if o.Limits == (limits.Limits{}) {
 		o.Limits = limits.Default()

@@ -5,6 +5,14 @@ package naming
 
 import "path"
 
+// The defaults of --app and --stage. deploy and local fall back to them too,
+// and terraform/'s app_name and stage variables must default to them
+// (tfconfig checks it).
+const (
+	DefaultApp   = "challenge-api"
+	DefaultStage = "prod"
+)
+
 // FunctionName is the Lambda function of one stage, e.g. challenge-api-prod.
 func FunctionName(app, stage string) string { return app + "-" + stage }
 

@@ -615,11 +615,11 @@ func (c *checker) names() {
 			}
 		}
 	}
-	if defaults["app_name"] != "challenge-api" {
-		c.fail(c.root, blockRange(c.root.block("variable", "app_name")), `variable "app_name" must default to "challenge-api" (the CLI's --app default), got %q`, defaults["app_name"])
+	if defaults["app_name"] != naming.DefaultApp {
+		c.fail(c.root, blockRange(c.root.block("variable", "app_name")), `variable "app_name" must default to %q (the CLI's --app default), got %q`, naming.DefaultApp, defaults["app_name"])
 	}
-	if defaults["stage"] != "prod" {
-		c.fail(c.root, blockRange(c.root.block("variable", "stage")), `variable "stage" must default to "prod" (the CLI's --stage default), got %q`, defaults["stage"])
+	if defaults["stage"] != naming.DefaultStage {
+		c.fail(c.root, blockRange(c.root.block("variable", "stage")), `variable "stage" must default to %q (the CLI's --stage default), got %q`, naming.DefaultStage, defaults["stage"])
 	}
 	checks := []struct {
 		call, arg string
@@ -635,7 +635,7 @@ func (c *checker) names() {
 			continue // reported by module-wiring
 		}
 		a := attr(mb, ch.arg)
-		for _, s := range [][2]string{{"challenge-api", "prod"}, {"shop", "dev_2"}} {
+		for _, s := range [][2]string{{naming.DefaultApp, naming.DefaultStage}, {"shop", "dev_2"}} {
 			want := ch.name(s[0], s[1])
 			v, err := newEvaluator(c.root, map[string]cty.Value{"app_name": cty.StringVal(s[0]), "stage": cty.StringVal(s[1])}).eval(attrExpr(a))
 			if a == nil || err != nil || v.Type() != cty.String || !v.IsKnown() || v.AsString() != want {

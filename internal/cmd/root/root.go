@@ -22,6 +22,7 @@ import (
 	unlockcmd "github.com/challengectl/challengectl/internal/cmd/unlock"
 	versioncmd "github.com/challengectl/challengectl/internal/cmd/version"
 	"github.com/challengectl/challengectl/internal/factory"
+	"github.com/challengectl/challengectl/internal/naming"
 )
 
 // envFallbacks lists, per global flag, the environment variables read when
@@ -68,8 +69,8 @@ load-tests it. "challengectl local" runs the same API on this machine.`,
 	pf.StringVar(&g.Region, "region", "", "AWS region (env AWS_REGION, AWS_DEFAULT_REGION, AWS config)")
 	pf.StringVar(&g.Profile, "profile", "", "AWS shared-config profile (env AWS_PROFILE)")
 	pf.StringVar(&g.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint, e.g. an emulator (env CHALLENGECTL_ENDPOINT_URL, AWS_ENDPOINT_URL)")
-	pf.StringVar(&g.Stage, "stage", "prod", "deployment stage (env CHALLENGECTL_STAGE)")
-	pf.StringVar(&g.App, "app", "challenge-api", "application name (env CHALLENGECTL_APP)")
+	pf.StringVar(&g.Stage, "stage", naming.DefaultStage, "deployment stage (env CHALLENGECTL_STAGE)")
+	pf.StringVar(&g.App, "app", naming.DefaultApp, "application name (env CHALLENGECTL_APP)")
 	pf.StringVar(&g.ProjectDir, "project-dir", "", "checkout holding lambda/ and terraform/ (env CHALLENGECTL_PROJECT_DIR)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "print debug progress on stderr")
