@@ -18,6 +18,7 @@ import (
 	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/iostreams"
+	"github.com/challengectl/challengectl/internal/naming"
 )
 
 // BuildInfo is injected at link time (see .goreleaser.yaml and the Makefile).
@@ -159,3 +160,14 @@ func isProject(dir string) bool {
 
 // Discard is a logger that drops everything; for tests and library defaults.
 func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Test returns a factory for command tests: buffered streams that are not a
+// TTY, an environment made of env alone, and the global flags' defaults
+// (app, stage, text output). Out and errOut are what the command wrote.
+func Test(env map[string]string) (f *Factory, out, errOut *iostreams.Buffer) {
+	ios, _, out, errOut := iostreams.Test()
+	f = New(ios, BuildInfo{})
+	f.Getenv = func(k string) string { return env[k] }
+	f.Globals = Globals{App: naming.DefaultApp, Stage: naming.DefaultStage, Output: "text"}
+	return f, out, errOut
+}

@@ -13,18 +13,9 @@ import (
 
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/factory"
-	"github.com/challengectl/challengectl/internal/iostreams"
 	"github.com/challengectl/challengectl/internal/statebackend"
 	"github.com/challengectl/challengectl/internal/testtools"
 )
-
-func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	f := factory.New(ios, factory.BuildInfo{})
-	f.Getenv = func(k string) string { return env[k] }
-	f.Globals = factory.Globals{App: "challenge-api", Stage: "prod", Output: "text"}
-	return f, out, errOut
-}
 
 // Flag parsing only: runF captures the options, nothing runs.
 func TestNewCmdBootstrapFlags(t *testing.T) {
@@ -43,7 +34,7 @@ func TestNewCmdBootstrapFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := testFactory(tc.env)
+			f, _, _ := factory.Test(tc.env)
 			var got *Options
 			cmd := NewCmdBootstrap(f, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tc.args)
@@ -57,7 +48,7 @@ func TestNewCmdBootstrapFlags(t *testing.T) {
 			}
 		})
 	}
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	cmd := NewCmdBootstrap(f, func(*Options) error { t.Fatal("ran with a positional argument"); return nil })
 	cmd.SetArgs([]string{"extra"})
 	cmd.SetOut(io.Discard)
@@ -80,7 +71,7 @@ func suffix() string { return strconv.FormatInt(time.Now().UnixNano(), 36) }
 func TestBootstrapRunTextAndJSON(t *testing.T) {
 	url := testtools.Kumo(t)
 	bucket, table := "cmd-text-"+suffix(), "cmd-text-locks-"+suffix()
-	f, out, errOut := testFactory(nil)
+	f, out, errOut := factory.Test(nil)
 	f.Globals.Region, f.Globals.EndpointURL, f.Globals.Stage = "eu-west-1", url, "staging"
 	if err := runWith(t, f, Options{Bucket: bucket, Table: table}); err != nil {
 		t.Fatal(err)
@@ -103,7 +94,7 @@ func TestBootstrapRunTextAndJSON(t *testing.T) {
 	}
 
 	// Second run, JSON: one document, no change.
-	f, out, _ = testFactory(nil)
+	f, out, _ = factory.Test(nil)
 	f.Globals.Region, f.Globals.EndpointURL, f.Globals.Stage, f.Globals.Output = "eu-west-1", url, "staging", "json"
 	if err := runWith(t, f, Options{Bucket: bucket, Table: table}); err != nil {
 		t.Fatal(err)
@@ -157,7 +148,7 @@ func TestBootstrapRunBadInputIsUsageError(t *testing.T) {
 			t.Setenv("AWS_DEFAULT_REGION", "")
 			t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-			f, out, _ := testFactory(nil)
+			f, out, _ := factory.Test(nil)
 			f.Globals.Region, f.Globals.EndpointURL = tc.region, url
 			err := runWith(t, f, tc.o)
 			var u *clierr.UsageError
@@ -170,7 +161,7 @@ func TestBootstrapRunBadInputIsUsageError(t *testing.T) {
 		})
 	}
 	// Nothing was created by any of them.
-	f, out, _ := testFactory(nil)
+	f, out, _ := factory.Test(nil)
 	f.Globals.Region, f.Globals.EndpointURL = "us-east-1", url
 	if err := runWith(t, f, Options{Bucket: good, Table: locks, DryRun: true}); err != nil {
 		t.Fatal(err)

@@ -22,10 +22,10 @@ import (
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
+// testFactory is factory.Test working in workDir.
 func testFactory(workDir string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	f := &factory.Factory{IOStreams: ios, Getenv: func(string) string { return "" }, WorkDir: workDir}
-	f.Globals.Output = "text"
+	f, out, errOut := factory.Test(nil)
+	f.WorkDir = workDir
 	return f, out, errOut
 }
 

@@ -17,21 +17,13 @@ import (
 
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/factory"
-	"github.com/challengectl/challengectl/internal/iostreams"
 )
 
 const key = "load-key-0123456789"
 
-func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	f := &factory.Factory{IOStreams: ios, Getenv: func(k string) string { return env[k] }}
-	f.Globals.Output = "text"
-	return f, out, errOut
-}
-
 func parse(t *testing.T, env map[string]string, args ...string) (*Options, error) {
 	t.Helper()
-	f, _, _ := testFactory(env)
+	f, _, _ := factory.Test(env)
 	var got *Options
 	cmd := NewCmdLoadtest(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(args)
@@ -116,7 +108,7 @@ func opts(f *factory.Factory, url string) *Options {
 }
 
 func TestRunJSONWithReport(t *testing.T) {
-	f, out, errOut := testFactory(map[string]string{"GITHUB_ACTIONS": "true"})
+	f, out, errOut := factory.Test(map[string]string{"GITHUB_ACTIONS": "true"})
 	f.Globals.Output = "json"
 	o := opts(f, limited(t, 100, 50))
 	o.ExpectThrottle = true
@@ -158,7 +150,7 @@ func TestRunJSONWithReport(t *testing.T) {
 }
 
 func TestRunTextExpectThrottleFails(t *testing.T) {
-	f, out, errOut := testFactory(nil)
+	f, out, errOut := factory.Test(nil)
 	o := opts(f, limited(t, rate.Inf, 1))
 	o.Requests = 50
 	o.ExpectThrottle = true
@@ -180,7 +172,7 @@ func TestRunNoAnswerFails(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	o := opts(f, url)
 	o.Requests = 3
 	err := loadtestRun(context.Background(), o)
@@ -190,7 +182,7 @@ func TestRunNoAnswerFails(t *testing.T) {
 }
 
 func TestMissingURL(t *testing.T) {
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	err := loadtestRun(context.Background(), opts(f, ""))
 	var u *clierr.UsageError
 	if !errors.As(err, &u) || u.Field != "--url" {

@@ -13,23 +13,14 @@ import (
 
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/factory"
-	"github.com/challengectl/challengectl/internal/iostreams"
 	"github.com/challengectl/challengectl/internal/lambdaruntime/lambdatest"
 	"github.com/challengectl/challengectl/internal/localapi"
 )
 
-func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	f := factory.New(ios, factory.BuildInfo{})
-	f.Getenv = func(k string) string { return env[k] }
-	f.Globals = factory.Globals{Stage: "prod", App: "challenge-api", Output: "text"}
-	return f, out, errOut
-}
-
 // parse runs the flag parsing only (runF) and returns the options or error.
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	var got *Options
 	cmd := NewCmdLocal(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(args)
@@ -100,7 +91,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 // the API serves, and the command is then interrupted like Ctrl-C.
 func run(t *testing.T, env map[string]string, output string, ready func(*localapi.Stack), args ...string) (string, string, error) {
 	t.Helper()
-	f, out, errOut := testFactory(env)
+	f, out, errOut := factory.Test(env)
 	f.Globals.Output = output
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -207,7 +198,7 @@ func TestShowSecrets(t *testing.T) {
 }
 
 func TestAddressInUseIsAUsageError(t *testing.T) {
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	hold, err := localapi.Start(context.Background(), localapi.Options{BinaryPath: lambdatest.TestFunction(t), Addr: "127.0.0.1:0", Workers: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -13,21 +13,13 @@ import (
 
 	"github.com/challengectl/challengectl/internal/clierr"
 	"github.com/challengectl/challengectl/internal/factory"
-	"github.com/challengectl/challengectl/internal/iostreams"
 )
 
 const key = "secret-key-0123456789"
 
-func testFactory(env map[string]string) (*factory.Factory, *iostreams.Buffer, *iostreams.Buffer) {
-	ios, _, out, errOut := iostreams.Test()
-	f := &factory.Factory{IOStreams: ios, Getenv: func(k string) string { return env[k] }}
-	f.Globals.Output = "text"
-	return f, out, errOut
-}
-
 func parse(t *testing.T, env map[string]string, args ...string) (*Options, error) {
 	t.Helper()
-	f, _, _ := testFactory(env)
+	f, _, _ := factory.Test(env)
 	var got *Options
 	cmd := NewCmdSmoke(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(args)
@@ -78,7 +70,7 @@ func TestFlagErrors(t *testing.T) {
 }
 
 func TestMissingTarget(t *testing.T) {
-	f, _, _ := testFactory(nil)
+	f, _, _ := factory.Test(nil)
 	err := smokeRun(context.Background(), &Options{Factory: f, Timeout: time.Second, Name: "x"})
 	var u *clierr.UsageError
 	if !errors.As(err, &u) || u.Field != "--url" || !strings.Contains(u.Fix, "deploy first") {
@@ -119,7 +111,7 @@ func apiServer(t *testing.T, healthy bool) string {
 }
 
 func TestRunText(t *testing.T) {
-	f, out, errOut := testFactory(map[string]string{"GITHUB_ACTIONS": "true"})
+	f, out, errOut := factory.Test(map[string]string{"GITHUB_ACTIONS": "true"})
 	err := smokeRun(context.Background(), &Options{Factory: f, URL: apiServer(t, true), APIKey: key, Name: "Ada", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +132,7 @@ func TestRunText(t *testing.T) {
 }
 
 func TestRunJSONFailure(t *testing.T) {
-	f, out, errOut := testFactory(nil)
+	f, out, errOut := factory.Test(nil)
 	f.Globals.Output = "json"
 	err := smokeRun(context.Background(), &Options{Factory: f, URL: apiServer(t, false), APIKey: key, Name: "Ada", Timeout: 300 * time.Millisecond})
 	if !clierr.IsSilent(err) || clierr.ExitCode(err, false) != 1 {
