@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/challengectl/challengectl/internal/iostreams"
 	"github.com/challengectl/challengectl/internal/lambdabuild"
 	"github.com/challengectl/challengectl/internal/testtools"
 )
@@ -37,7 +38,7 @@ func TestUnderRIE(t *testing.T) {
 		"--runtime-api-address", apiAddr,
 		bin)
 	cmd.Env = append(os.Environ(), "AWS_LAMBDA_FUNCTION_NAME=challenge-api", "LOG_LEVEL=warn")
-	var logs syncBuffer
+	var logs iostreams.Buffer // the child's output, read while it writes
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	// Its own process group, so the cleanup stops rie and the bootstrap it
 	// started, and nothing else.

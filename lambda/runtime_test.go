@@ -90,24 +90,6 @@ func freeAddr(tb testing.TB) string {
 	return l.Addr().String()
 }
 
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runtimeAPI is a minimal Lambda Runtime API on loopback. Each started
 // process gets its own path prefix in AWS_LAMBDA_RUNTIME_API (as kumo does
 // with /_runtime/<function>), so a killed process's pending `next` can never

@@ -21,6 +21,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/challengectl/challengectl/internal/awsconfig"
+	"github.com/challengectl/challengectl/internal/iostreams"
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
@@ -189,20 +190,9 @@ func (ic *interceptor) requests(op string) []captured {
 }
 
 // logBuffer is a logger whose output the test can read.
-func logBuffer() (*slog.Logger, *bytes.Buffer) {
-	var buf bytes.Buffer
-	return slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug})), &buf
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+func logBuffer() (*slog.Logger, *iostreams.Buffer) {
+	var buf iostreams.Buffer
+	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), &buf
 }
 
 func s3Client(cfg aws.Config) *s3.Client {
