@@ -104,17 +104,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 	if !res.NoChanges {
-		if !o.AutoApprove {
-			if o.Confirm == nil {
-				return res, errors.New("deploy: refusing to apply without confirmation (pass --auto-approve)")
-			}
-			ok, err := o.Confirm(plan.Summary)
-			if err != nil {
-				return res, err
-			}
-			if !ok {
-				return res, ErrDeclined
-			}
+		if err := o.confirm("deploy", plan.Summary); err != nil {
+			return res, err
 		}
 		log.Info("terraform apply")
 		if err := d.Apply(ctx, plan, o.Progress); err != nil {
@@ -272,17 +263,8 @@ func Destroy(ctx context.Context, o Options) (*DestroyResult, error) {
 	if plan.Summary.NoChanges() || o.PlanOnly {
 		return res, nil
 	}
-	if !o.AutoApprove {
-		if o.Confirm == nil {
-			return res, errors.New("destroy: refusing to apply without confirmation (pass --auto-approve)")
-		}
-		ok, err := o.Confirm(plan.Summary)
-		if err != nil {
-			return res, err
-		}
-		if !ok {
-			return res, ErrDeclined
-		}
+	if err := o.confirm("destroy", plan.Summary); err != nil {
+		return res, err
 	}
 	o.Logger.Info("terraform apply (destroy)")
 	if err := d.Apply(ctx, plan, o.Progress); err != nil {
@@ -402,6 +384,25 @@ func Unlock(ctx context.Context, o Options, id string) error {
 	}
 	if after != nil && after.ID == id {
 		return fmt.Errorf("terraform force-unlock returned but lock %s is still in table %s", id, o.Table)
+	}
+	return nil
+}
+
+// confirm asks o.Confirm before applying the plan of op (deploy, destroy),
+// unless AutoApprove: ErrDeclined on a no, an error when nobody can be asked.
+func (o *Options) confirm(op string, s PlanSummary) error {
+	if o.AutoApprove {
+		return nil
+	}
+	if o.Confirm == nil {
+		return errors.New(op + ": refusing to apply without confirmation (pass --auto-approve)")
+	}
+	ok, err := o.Confirm(s)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrDeclined
 	}
 	return nil
 }
