@@ -2,21 +2,13 @@ package deploy
 
 import (
 	"archive/zip"
-	"context"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
@@ -35,33 +27,8 @@ func newBackend(t *testing.T) *backendEnv { return newBackendB(t) }
 func newBackendB(t testing.TB) *backendEnv {
 	t.Helper()
 	tofu := testtools.Path(t, "tofu")
-	url := testtools.Kumo(t)
-	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// kumo servers in one process share their storage: names are per test.
-	suffix := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-	e := &backendEnv{url: url, cfg: cfg, bucket: "tfstate-" + suffix, table: "tflock-" + suffix, tofu: tofu}
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(e.bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(e.bucket),
-		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(e.table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	b := testtools.NewStateBackend(t)
+	return &backendEnv{url: b.URL, cfg: b.Config, bucket: b.Bucket, table: b.Table, tofu: tofu}
 }
 
 // options returns deploy options for a copy of the fixture, with extra

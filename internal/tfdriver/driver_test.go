@@ -11,13 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/go-version"
 
-	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/testtools"
 )
 
@@ -72,7 +67,7 @@ output "secret" {
 func TestDriverOnKumo(t *testing.T) {
 	tofu := testtools.Path(t, "tofu")
 	ctx := context.Background()
-	b, wd := kumoBackend(t, "drv")
+	b, wd := kumoBackend(t)
 	bin, err := Find(ctx, FindOptions{Explicit: tofu})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +146,7 @@ func first[T any, U any](t T, _ U) T { return t }
 func TestTerraform160BackendSettingsOnKumo(t *testing.T) {
 	tofu := testtools.Path(t, "tofu")
 	ctx := context.Background()
-	b, wd := kumoBackend(t, "old")
+	b, wd := kumoBackend(t)
 	bin := &Binary{Path: tofu, Version: version.Must(version.NewVersion("1.6.0")), Source: "flag"}
 	d, err := New(Config{Binary: bin, WorkingDir: wd, Stage: "dev", Backend: b, LockTimeout: 5 * time.Second, Getenv: func(string) string { return "" }})
 	if err != nil {
@@ -176,30 +171,13 @@ func TestTerraform160BackendSettingsOnKumo(t *testing.T) {
 	}
 }
 
-// kumoBackend starts kumo with a fresh state bucket and lock table whose
-// names start with prefix, and returns the backend settings and a working
-// directory holding the fixture configuration.
-func kumoBackend(t *testing.T, prefix string) (Backend, string) {
+// kumoBackend starts kumo with a fresh state bucket and lock table and
+// returns the backend settings and a working directory holding the fixture
+// configuration.
+func kumoBackend(t *testing.T) (Backend, string) {
 	t.Helper()
-	url := testtools.Kumo(t)
-	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
-	b := Backend{Bucket: prefix + "-" + suffix, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: prefix + "-" + suffix, EndpointURL: url}
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(b.Table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sb := testtools.NewStateBackend(t)
+	b := Backend{Bucket: sb.Bucket, Key: "app/dev/terraform.tfstate", Region: "us-east-1", Table: sb.Table, EndpointURL: sb.URL}
 	wd := t.TempDir()
 	if err := os.WriteFile(filepath.Join(wd, "main.tf"), []byte(fixture), 0o644); err != nil {
 		t.Fatal(err)

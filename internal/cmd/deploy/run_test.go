@@ -13,13 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/challengectl/challengectl/internal/app"
-	"github.com/challengectl/challengectl/internal/awsconfig"
 	"github.com/challengectl/challengectl/internal/factory"
 	"github.com/challengectl/challengectl/internal/iostreams"
 	"github.com/challengectl/challengectl/internal/testtools"
@@ -40,27 +36,9 @@ type stage struct {
 func newStage(t *testing.T, extra string) *stage {
 	t.Helper()
 	tofu := testtools.Path(t, "tofu")
-	url := testtools.Kumo(t)
-	ctx := context.Background()
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", EndpointURL: url, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// kumo servers in one process share storage: names are per test.
-	id := strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-")) + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-	bucket, table := "st-"+id, "lk-"+id
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sb := testtools.NewStateBackend(t)
+	url, bucket, table := sb.URL, sb.Bucket, sb.Table
+	db := dynamodb.NewFromConfig(sb.Config)
 	dir := t.TempDir()
 	src := filepath.Join("..", "..", "deploy", "testdata", "stack")
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
